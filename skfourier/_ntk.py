@@ -1,0 +1,530 @@
+"""NTKRegressor and NTKRegressorCV: infinite-width MLPs trained by gradient flow, in closed form."""
+
+
+import numpy as np
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.model_selection import check_cv
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+
+from ._solvers import (SpectralSolution, check_kernel_memory, cholesky_coefficients)
+from ._solvers.dense import flow_scale
+from ._validation import check_number, check_option
+from .kernels import KINDS, ntk_kernel
+
+SOLVERS = ("auto", "eigh", "cholesky")
+# Text appended to the memory error: where to go when the dense path does not fit.
+_SCALABLE_HINT = ""
+# Bytes of test-by-train kernel a prediction block may hold.
+_PREDICT_BLOCK_BYTES = 1 << 28
+
+
+def _spectral_decomposition(X, depth, weight_std, bias_std, kind):
+    """Kernel + eigendecomposition of the training set (the unit joblib.Memory caches)."""
+    K = ntk_kernel(X, depth=depth, weight_std=weight_std, bias_std=bias_std, kind=kind)
+    return SpectralSolution.from_kernel(K)
+
+
+class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """Kernel parameters, validation and prediction shared by the NTK estimators."""
+
+    def _kernel_params(self):
+        return dict(depth=self.depth, weight_std=self.weight_std, bias_std=self.bias_std,
+                    kind=self.kernel)
+
+    def _check_kernel_params(self):
+        check_number(self.depth, "depth", low=0, integer=True)
+        check_number(self.weight_std, "weight_std", low=0, low_inclusive=False)
+        check_number(self.bias_std, "bias_std", low=0)
+        check_option(self.kernel, "kernel", KINDS)
+        check_number(self.learning_rate, "learning_rate", low=0, low_inclusive=False)
+        if self.max_kernel_memory is not None:
+            check_number(self.max_kernel_memory, "max_kernel_memory", low=0, low_inclusive=False)
+
+    def _validate_fit_data(self, X, y):
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                             dtype=[np.float64, np.float32])
+        self._y_ndim = y.ndim
+        Y = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
+        return X.astype(np.float64), Y
+
+    def _decompose(self, X, solver_name="eigh"):
+        check_kernel_memory(X.shape[0], solver_name, self.max_kernel_memory, _SCALABLE_HINT)
+        memory = check_memory(getattr(self, "memory", None))
+        return memory.cache(_spectral_decomposition)(X, **self._kernel_params())
+
+    def _test_kernel_blocks(self, X):
+        """Yield (rows, K(X[rows], X_fit_)) in blocks of bounded memory."""
+        n = self.X_fit_.shape[0]
+        rows = max(1, _PREDICT_BLOCK_BYTES // (8 * max(n, 1)))
+        for start in range(0, X.shape[0], rows):
+            sl = slice(start, start + rows)
+            yield sl, ntk_kernel(X[sl], self.X_fit_, **self._kernel_params())
+
+    def _validate_predict_data(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return X.astype(np.float64)
+
+    def predict(self, X):
+        """Outputs of the trained infinite-width network at ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Same number of dimensions as the training ``y``.
+        """
+        X = self._validate_predict_data(X)
+        out = np.empty((X.shape[0], self.n_outputs_))
+        for rows, Kx in self._test_kernel_blocks(X):
+            out[rows] = Kx @ self.dual_coef_
+        return self._shape_output(out)
+
+    def _shape_output(self, Y):
+        return Y.ravel() if self._y_ndim == 1 else Y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = False
+        return tags
+
+
+class NTKRegressor(_NTKBase):
+    """Regression with the infinite-width limit of a ReLU MLP trained by gradient descent.
+
+    The prediction of an MLP with ``depth`` hidden (Dense, ReLU) layers and a
+    linear read-out, infinitely wide, trained by gradient flow on the MSE loss
+    for time ``t`` from zero initial outputs (Jacot et al. 2018; Lee et al.
+    2019)::
+
+        f_t(x) = K(x, X) K^{-1} (I - exp(-learning_rate K t / N)) y
+
+    with ``K = K(X, X) + alpha I`` the NTK (or NNGP) Gram matrix and ``N =
+    y.size``. ``t=None`` is the converged network, ``K(x, X) K^{-1} y``: kernel
+    ridge regression with ridge ``alpha``. In the eigenbasis ``K = Q diag(mu)
+    Q^T`` the training residual decays as ``exp(-learning_rate mu_i t / N)``
+    per direction: the spectral bias of the seed papers. Identical to
+    ``neural_tangents.predict.gradient_descent_mse(k_train_train, y,
+    learning_rate, diag_reg=alpha, diag_reg_absolute_scale=True)``.
+
+    Compose with :class:`FourierFeatureTransformer` in a Pipeline to regress
+    images from pixel coordinates.
+
+    Parameters
+    ----------
+    depth : int, default=3
+        Number of hidden (Dense, ReLU) layers.
+    kernel : {"ntk", "nngp"}, default="ntk"
+        Gradient-descent training of all layers (NTK) or Bayesian inference /
+        last-layer training (NNGP).
+    weight_std : float, default=1.0
+        Weight standard deviation of every Dense layer (NTK parameterisation).
+    bias_std : float, default=0.0
+        Bias standard deviation of every Dense layer.
+    t : float or None, default=None
+        Training time; ``None`` (or ``inf``) is the converged limit.
+    learning_rate : float, default=1.0
+        Gradient-descent learning rate; only the product ``learning_rate * t``
+        matters.
+    alpha : float, default=0.0
+        Absolute ridge added to the kernel diagonal. ``0`` is allowed:
+        null directions of a singular kernel are left untouched.
+    solver : {"auto", "eigh", "cholesky"}, default="auto"
+        ``"eigh"``: one eigendecomposition, any ``t``, fills ``eigenvalues_``.
+        ``"cholesky"``: ``t=None`` only, about 20x cheaper than ``eigh``.
+        ``"auto"``: Cholesky for ``t=None`` (eigh when Cholesky fails, e.g.
+        ``alpha=0`` on a singular kernel, or when ``memory`` is set, since one
+        cached decomposition then serves every ``t`` and ``alpha``), eigh otherwise.
+    max_kernel_memory : int or None, default=None
+        Bytes the dense solvers may allocate; checked before any n x n
+        allocation. ``None`` means half of the physical memory.
+    memory : str, joblib.Memory or None, default=None
+        Cache for the kernel eigendecomposition, keyed on the training inputs
+        and kernel parameters. A grid search over ``t``, ``alpha`` and
+        ``learning_rate`` then costs one kernel and one ``eigh`` per fold.
+
+    Attributes
+    ----------
+    X_fit_ : ndarray of shape (n_samples, n_features)
+        Training inputs.
+    dual_coef_ : ndarray of shape (n_samples, n_outputs)
+        Weights of the training kernel columns in :meth:`predict`.
+    eigenvalues_ : ndarray of shape (n_samples,)
+        Eigenvalues of ``K(X, X)`` (without ``alpha``), descending; only after a
+        spectral solve (``eigh``).
+    solver_ : str
+        The solver that ran.
+    n_outputs_ : int
+        Number of target columns.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :term:`fit`, for DataFrame input with
+        string column names.
+
+    See Also
+    --------
+    NTKRegressorCV : chooses ``t`` and ``alpha`` from one decomposition.
+    sklearn.kernel_ridge.KernelRidge : the ``t=None`` case with a precomputed kernel.
+    skfourier.kernels.ntk_kernel : the kernel itself.
+
+    References
+    ----------
+    A. Jacot, F. Gabriel, C. Hongler, "Neural Tangent Kernel", NeurIPS 2018.
+    M. Tancik et al., "Fourier Features Let Networks Learn High Frequency
+    Functions in Low Dimensional Domains", NeurIPS 2020.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skfourier import FourierFeatureTransformer, NTKRegressor
+    >>> from skfourier.datasets import load_sample_image, image_to_regression
+    >>> from skfourier.model_selection import PixelGridSplit
+    >>> from skfourier.metrics import psnr
+    >>> X, y = image_to_regression(load_sample_image("china", size=32))
+    >>> train, test = next(PixelGridSplit().split(X))
+    >>> model = make_pipeline(
+    ...     FourierFeatureTransformer(scale=1.25, random_state=0), NTKRegressor(t=1e3))
+    >>> model.fit(X[train], y[train]).predict(X[test]).shape
+    (256, 3)
+    >>> psnr(y[test], model.predict(X[test])) > 15
+    True
+    """
+
+    def __init__(self, depth=3, kernel="ntk", weight_std=1.0, bias_std=0.0, t=None,
+                 learning_rate=1.0, alpha=0.0, solver="auto", max_kernel_memory=None,
+                 memory=None):
+        self.depth = depth
+        self.kernel = kernel
+        self.weight_std = weight_std
+        self.bias_std = bias_std
+        self.t = t
+        self.learning_rate = learning_rate
+        self.alpha = alpha
+        self.solver = solver
+        self.max_kernel_memory = max_kernel_memory
+        self.memory = memory
+
+    def _check_params(self):
+        self._check_kernel_params()
+        check_number(self.t, "t", low=0, allow_none=True, allow_inf=True)
+        check_number(self.alpha, "alpha", low=0)
+        check_option(self.solver, "solver", SOLVERS)
+        if self.solver == "cholesky" and not self._converged:
+            raise ValueError(f"solver='cholesky' solves the converged limit only (t=None), got "
+                             f"t={self.t!r}; use solver='eigh' or 'auto' for a finite t.")
+
+    @property
+    def _converged(self):
+        return self.t is None or np.isinf(self.t)
+
+    def fit(self, X, y):
+        """Fit the infinite-width network: kernel of the training set and one solve.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (e.g. Fourier features of pixel coordinates).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (e.g. RGB colours).
+
+        Returns
+        -------
+        self : NTKRegressor
+            The fitted estimator.
+        """
+        self._check_params()
+        X, Y = self._validate_fit_data(X, y)
+        return self._fit_arrays(X, Y)
+
+    def _fit_arrays(self, X, Y, spectrum=None):
+        """Fit on validated float64 arrays; reuse ``spectrum`` of K(X, X) when given."""
+        self._n_entries = Y.size
+        self.n_outputs_ = Y.shape[1]
+        self.X_fit_ = X
+        self._Y = Y  # kept for predict_trajectory / training_curve
+        self._spectrum = spectrum
+        use_cholesky = spectrum is None and (self.solver == "cholesky" or (
+            self.solver == "auto" and self._converged and self.memory is None))
+        coef = None
+        if use_cholesky:
+            check_kernel_memory(X.shape[0], "cholesky", self.max_kernel_memory, _SCALABLE_HINT)
+            K = ntk_kernel(X, **self._kernel_params())
+            coef = cholesky_coefficients(K, Y, self.alpha)
+            del K
+            if coef is None and self.solver == "cholesky":
+                raise ValueError(
+                    "solver='cholesky' failed: K + alpha I is not positive definite (singular "
+                    f"kernel with alpha={self.alpha!r}). Use solver='eigh' or 'auto', which "
+                    "treat null directions exactly, or a positive alpha.")
+        if coef is None:
+            if self._spectrum is None:
+                self._spectrum = self._decompose(X)
+            self.eigenvalues_ = self._spectrum.eigenvalues
+            QtY = self._spectrum.project(Y)
+            coef = self._spectrum.coefficients(QtY, self.alpha, self._flow_scale(self.t))
+            self.solver_ = "eigh"
+        else:
+            self.solver_ = "cholesky"
+        self.dual_coef_ = coef
+        return self
+
+    def _flow_scale(self, t):
+        return flow_scale(self.learning_rate, t, self._n_entries)
+
+    def _get_spectrum(self):
+        if self._spectrum is None:  # fitted by Cholesky: decompose once, on demand
+            self._spectrum = self._decompose(self.X_fit_)
+            self.eigenvalues_ = self._spectrum.eigenvalues
+        return self._spectrum
+
+    def _check_times(self, times):
+        times = [None if t is None else float(t) for t in np.atleast_1d(
+            np.asarray(times, dtype=object))]
+        if not times:
+            raise ValueError("times must hold at least one time.")
+        for t in times:
+            check_number(t, "each time", low=0, allow_none=True, allow_inf=True)
+        return times
+
+    def predict_trajectory(self, X, times):
+        """Predictions at several training times from one decomposition, without refitting.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        times : sequence of float or None
+            Training times; ``None`` or ``inf`` is the converged limit.
+
+        Returns
+        -------
+        trajectory : ndarray of shape (len(times), n_samples[, n_outputs])
+        """
+        X = self._validate_predict_data(X)
+        times = self._check_times(times)
+        spec = self._get_spectrum()
+        QtY = spec.project(self._Y)
+        filters = [spec.flow_filter(self.alpha, self._flow_scale(t)) for t in times]
+        out = np.empty((len(times), X.shape[0], self.n_outputs_))
+        for rows, Kx in self._test_kernel_blocks(X):
+            KQ = Kx @ spec.eigenvectors
+            for i, phi in enumerate(filters):
+                out[i, rows] = KQ @ (phi[:, None] * QtY)
+        return out[..., 0] if self._y_ndim == 1 else out
+
+    def training_curve(self, times):
+        """Predicted training MSE of the network at each time.
+
+        The mean over all entries of ``(f_train(t) - y)^2`` with the training
+        residual ``f_train(t) - y = -exp(-learning_rate K t / N) y`` (``K``
+        including ``alpha``), as neural-tangents' ``fx_train``.
+
+        Parameters
+        ----------
+        times : sequence of float or None
+
+        Returns
+        -------
+        mse : ndarray of shape (len(times),)
+        """
+        check_is_fitted(self)
+        times = self._check_times(times)
+        spec = self._get_spectrum()
+        QtY = spec.project(self._Y)
+        return np.array([spec.training_mse(QtY, self.alpha, self._flow_scale(t))
+                         for t in times])
+
+
+class NTKRegressorCV(_NTKBase):
+    """NTKRegressor with the training time ``t`` and ridge ``alpha`` chosen by cross-validation.
+
+    In the spirit of :class:`~sklearn.linear_model.RidgeCV`: every candidate
+    ``(t, alpha)`` is scored from one kernel eigendecomposition per training
+    set, never a refit.
+
+    With ``cv=None`` (the default) the whole training set is decomposed once:
+
+    - ``t=None`` (kernel ridge) is scored by exact leave-one-out: with the hat
+      matrix ``H = K (K + alpha I)^{-1} = Q diag(lambda / (lambda + alpha)) Q^T``
+      the LOO residual is ``(y_i - (H y)_i) / (1 - H_ii)``.
+    - A finite ``t`` is scored by generalized cross-validation, ``GCV =
+      (||(I - H_t) y||^2 / N) / (1 - tr(H_t) / n)^2`` with ``H_t = Q diag(lambda
+      phi_t(lambda + alpha)) Q^T`` the map from ``y`` to the training
+      predictions. GCV approximates leave-one-out; it is not exact for
+      gradient flow, since removing a point changes the flow itself.
+
+    With a ``cv`` splitter (e.g. :class:`~skfourier.model_selection.PixelGridSplit`)
+    each fold is decomposed once and every candidate predicts the fold's test
+    part. Splitters that read pixel coordinates need them: when fitting on
+    Fourier features, pass the split computed on the coordinates,
+    ``cv=list(PixelGridSplit().split(X_coordinates))``. The score is minus the mean squared error (PSNR ranks identically
+    for data in [0, 1]).
+
+    Parameters
+    ----------
+    times : sequence of float or None, default=(1e1, 1e2, 1e3, 1e4, None)
+        Candidate training times; ``None`` is the converged limit.
+    alphas : sequence of float, default=(1e-6, 1e-4, 1e-2)
+        Candidate ridges (absolute).
+    cv : int, cross-validation generator, iterable or None, default=None
+        ``None``: leave-one-out / GCV from one decomposition (see above).
+    depth, kernel, weight_std, bias_std, learning_rate, max_kernel_memory
+        As in :class:`NTKRegressor`.
+
+    Attributes
+    ----------
+    best_t_ : float or None
+        Selected training time.
+    best_alpha_ : float
+        Selected ridge.
+    best_score_ : float
+        Score of the selected candidate (minus the estimated MSE).
+    cv_results_ : dict of ndarray
+        ``params``, ``param_t``, ``param_alpha``, ``criterion`` ("loo", "gcv"
+        or "cv"), ``mean_test_score``, ``std_test_score``,
+        ``split{k}_test_score`` and ``rank_test_score``, one entry per candidate,
+        as in :class:`~sklearn.model_selection.GridSearchCV`.
+    X_fit_ : ndarray of shape (n_samples, n_features)
+    dual_coef_ : ndarray of shape (n_samples, n_outputs)
+        Of the model refitted on all data with the selected candidate.
+    eigenvalues_ : ndarray of shape (n_samples,)
+        Eigenvalues of ``K(X, X)``, descending.
+    n_outputs_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    See Also
+    --------
+    NTKRegressor : the estimator with fixed ``t`` and ``alpha``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfourier import NTKRegressorCV
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(size=(60, 2))
+    >>> y = np.sin(6 * X[:, 0]) + 0.1 * rng.normal(size=60)
+    >>> model = NTKRegressorCV(times=[10, 100, None], alphas=[1e-3, 1e-1]).fit(X, y)
+    >>> model.best_alpha_ in (1e-3, 1e-1)
+    True
+    >>> model.predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(self, times=(1e1, 1e2, 1e3, 1e4, None), alphas=(1e-6, 1e-4, 1e-2), cv=None,
+                 depth=3, kernel="ntk", weight_std=1.0, bias_std=0.0, learning_rate=1.0,
+                 max_kernel_memory=None):
+        self.times = times
+        self.alphas = alphas
+        self.cv = cv
+        self.depth = depth
+        self.kernel = kernel
+        self.weight_std = weight_std
+        self.bias_std = bias_std
+        self.learning_rate = learning_rate
+        self.max_kernel_memory = max_kernel_memory
+
+    def _candidates(self):
+        times = list(np.atleast_1d(np.asarray(self.times, dtype=object)))
+        alphas = list(np.atleast_1d(np.asarray(self.alphas, dtype=object)))
+        if not times or not alphas:
+            raise ValueError("times and alphas must each hold at least one value.")
+        for t in times:
+            check_number(t, "each entry of times", low=0, allow_none=True, allow_inf=True)
+        for a in alphas:
+            check_number(a, "each entry of alphas", low=0)
+        times = [None if t is None or np.isinf(t) else float(t) for t in times]
+        # GridSearchCV order (sorted names, the last varying fastest): alpha outer, t inner
+        return [(t, float(a)) for a in alphas for t in times]
+
+    def fit(self, X, y):
+        """Score every (t, alpha), then refit on all data with the best one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : NTKRegressorCV
+            The fitted estimator.
+        """
+        self._check_kernel_params()
+        candidates = self._candidates()
+        X, Y = self._validate_fit_data(X, y)
+        spectrum = self._decompose(X)
+        if self.cv is None:
+            scores, criteria = self._efficient_scores(spectrum, Y, candidates)
+            scores = scores[:, None]
+        else:
+            scores = self._split_scores(X, Y, candidates)
+            criteria = ["cv"] * len(candidates)
+        self._store_results(candidates, scores, criteria)
+        final = NTKRegressor(t=self.best_t_, alpha=self.best_alpha_, solver="eigh",
+                             learning_rate=self.learning_rate,
+                             max_kernel_memory=self.max_kernel_memory,
+                             **{k: v for k, v in self.get_params().items()
+                                if k in ("depth", "kernel", "weight_std", "bias_std")})
+        final._fit_arrays(X, Y, spectrum)
+        self.X_fit_, self.dual_coef_ = final.X_fit_, final.dual_coef_
+        self.eigenvalues_, self.n_outputs_ = final.eigenvalues_, final.n_outputs_
+        return self
+
+    def _efficient_scores(self, spectrum, Y, candidates):
+        QtY = spectrum.project(Y)
+        n = Y.shape[0]
+        Q2 = spectrum.eigenvectors ** 2
+        scores, criteria = np.empty(len(candidates)), []
+        for i, (t, alpha) in enumerate(candidates):
+            c = flow_scale(self.learning_rate, t, Y.size)
+            h = spectrum.hat_filter(alpha, c)
+            if t is None:  # exact leave-one-out
+                resid = Y - spectrum.eigenvectors @ (h[:, None] * QtY)
+                denom = 1.0 - Q2 @ h
+                ok = np.all(denom > 1e-12)
+                scores[i] = -np.mean((resid / denom[:, None]) ** 2) if ok else -np.inf
+                criteria.append("loo")
+            else:  # generalized cross-validation
+                mse = np.sum(((1.0 - h)[:, None] * QtY) ** 2) / Y.size
+                dof = 1.0 - h.sum() / n
+                scores[i] = -mse / dof ** 2 if dof > 1e-12 else -np.inf
+                criteria.append("gcv")
+        return scores, criteria
+
+    def _split_scores(self, X, Y, candidates):
+        cv = check_cv(self.cv)
+        folds = list(cv.split(X, Y))
+        scores = np.empty((len(candidates), len(folds)))
+        for k, (train, test) in enumerate(folds):
+            spectrum = self._decompose(X[train])
+            QtY = spectrum.project(Y[train])
+            KQ = ntk_kernel(X[test], X[train], **self._kernel_params()) @ spectrum.eigenvectors
+            for i, (t, alpha) in enumerate(candidates):
+                c = flow_scale(self.learning_rate, t, Y[train].size)
+                pred = KQ @ (spectrum.flow_filter(alpha, c)[:, None] * QtY)
+                scores[i, k] = -np.mean((pred - Y[test]) ** 2)
+        return scores
+
+    def _store_results(self, candidates, scores, criteria):
+        mean = scores.mean(axis=1)
+        best = int(np.argmax(mean))
+        ranks = np.empty(len(mean), dtype=np.int32)
+        ranks[np.argsort(-mean, kind="stable")] = np.arange(1, len(mean) + 1)
+        results = {
+            "params": [{"t": t, "alpha": a} for t, a in candidates],
+            "param_t": np.ma.masked_array([t for t, _ in candidates], dtype=object),
+            "param_alpha": np.ma.masked_array([a for _, a in candidates], dtype=object),
+            "criterion": np.array(criteria),
+            "mean_test_score": mean,
+            "std_test_score": scores.std(axis=1),
+            "rank_test_score": ranks,
+        }
+        for k in range(scores.shape[1]):
+            results[f"split{k}_test_score"] = scores[:, k]
+        self.cv_results_ = results
+        self.best_t_, self.best_alpha_ = candidates[best]
+        self.best_score_ = float(mean[best])

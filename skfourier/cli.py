@@ -1,0 +1,347 @@
+"""Command line: ``skfourier demo``, ``skfourier image PATH``, ``skfourier video PATH``.
+
+Errors print one line on stderr and exit with status 2; results are written
+to a temporary folder first and moved into ``--out`` only when complete.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+
+EXIT_USAGE = 2
+#: NTK training time of the demo: a finite budget, like the papers' few hundred
+#: iterations, under which too-low scales stay blurry and too-high ones noisy.
+DEMO_NTK_TIME = 1e3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line, without the usage block."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _common(parser, default_out, size_help):
+    parser.add_argument("--out", default=default_out,
+                        help=f"output folder (default: {default_out})")
+    parser.add_argument("--model", choices=("ntk", "mlp"), default="ntk",
+                        help="infinite-width NTK (exact, default) or a trained 3 x 256 MLP")
+    parser.add_argument("--size", type=_positive_int, default=None, help=size_help)
+    parser.add_argument("--iters", type=_positive_int, default=400,
+                        help="MLP iterations (default: 400)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+
+def _fit_options(parser):
+    parser.add_argument("--encoding", default="gaussian",
+                        choices=("none", "basic", "positional", "gaussian", "uniform"),
+                        help="Fourier feature mapping (default: gaussian)")
+    parser.add_argument("--scale", type=_positive_float, default=None,
+                        help="frequency scale in cycles per unit length; default: the paper's "
+                             "value for 256-pixel grids (gaussian 10, positional 64) scaled to "
+                             "this training grid")
+    parser.add_argument("--t", type=_positive_float, default=None,
+                        help="NTK training time (default: converged)")
+
+
+def build_parser():
+    """The ``skfourier`` argument parser."""
+    parser = _Parser(prog="skfourier", description=(
+        "Fit images and videos as functions of their pixel coordinates with Fourier features, "
+        "the Neural Tangent Kernel and coordinate MLPs."))
+    parser.add_argument("--version", action="version", version=f"skfourier {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{demo,image,video}", parser_class=_Parser)
+    sub.required = True
+    demo = sub.add_parser("demo", help="the Fourier-features paper's comparison on a sample image",
+                          description=(
+                              "Fit the embedded sample image (scikit-learn's china.jpg) on its "
+                              "even pixels with no mapping, basic, positional and Gaussian "
+                              "features at the paper's three scales (carried to this "
+                              "resolution), predict the odd pixels, print a PSNR table and "
+                              "write a figure and results.json."))
+    _common(demo, "skfourier-demo", "image side in pixels (default: 96 for ntk, 64 for mlp)")
+    image = sub.add_parser("image", help="fit a PNG/JPEG image",
+                           description="Fit your image on its even pixels, score the odd "
+                           "pixels, and write the reconstruction, a report and a figure.")
+    image.add_argument("path", help="PNG or JPEG file")
+    _common(image, "skfourier-image", "centre-crop and resize to this side (default: 128)")
+    _fit_options(image)
+    video = sub.add_parser("video", help="fit a clip and interpolate held-out frames",
+                           description="Fit every k-th frame of a clip (GIF, MP4 with imageio, "
+                           "or a folder of frames) and score the frames in between.")
+    source = video.add_mutually_exclusive_group(required=True)
+    source.add_argument("path", nargs="?", help="GIF, video file or folder of frames")
+    source.add_argument("--synthetic", action="store_true",
+                        help="use skfourier.datasets.make_video instead of a file")
+    _common(video, "skfourier-video", "frame side in pixels (default: 32)")
+    _fit_options(video)
+    video.add_argument("--frames", type=_positive_int, default=30,
+                       help="frames to read (default: 30)")
+    video.add_argument("--keep-every", type=_positive_int, default=10,
+                       help="train on every k-th frame (default: 10)")
+    return parser
+
+
+class _Output:
+    """Collect files in a temporary folder; move them into place only on success."""
+
+    def __init__(self, out):
+        self.out = Path(out)
+        if self.out.exists() and not self.out.is_dir():
+            raise ValueError(f"--out {str(self.out)!r} exists and is not a folder.")
+        parent = self.out.resolve().parent
+        if not parent.is_dir():
+            raise ValueError(f"the parent folder of --out {str(self.out)!r} does not exist.")
+        if not os.access(parent, os.W_OK):
+            raise ValueError(f"cannot write into {str(parent)!r}.")
+        self.tmp = Path(tempfile.mkdtemp(prefix=".skfourier-", dir=parent))
+
+    def path(self, name):
+        return self.tmp / name
+
+    def commit(self):
+        self.out.mkdir(exist_ok=True)
+        written = []
+        for f in sorted(self.tmp.iterdir()):
+            os.replace(f, self.out / f.name)
+            written.append(self.out / f.name)
+        self.discard()
+        return written
+
+    def discard(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _save_png(array, path):
+    from PIL import Image
+
+    Image.fromarray(np.round(np.clip(array, 0, 1) * 255).astype(np.uint8)).save(path)
+
+
+def _progress(items, desc):
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit="model", file=sys.stderr, leave=False)
+
+
+def _table(rows):
+    width = max(len(r["name"]) for r in rows)
+    lines = [f"{'model':<{width}}  {'test PSNR (dB)':>14}  {'fit (s)':>8}"]
+    lines += [f"{r['name']:<{width}}  {r['test_psnr']:>14.2f}  {r['fit_seconds']:>8.2f}"
+              for r in rows]
+    return "\n".join(lines)
+
+
+def _figure(panels, path, suptitle):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.2),
+                             layout="constrained")
+    for ax, (title, img) in zip(np.atleast_1d(axes), panels):
+        ax.imshow(np.clip(img, 0, 1), interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(suptitle, fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_demo(args):
+    """The Fourier-features paper's comparison on the embedded sample image."""
+    from ._experiments import fit_and_score, make_model, paper_encoders
+    from .datasets import image_to_regression, load_sample_image, regression_to_image
+    from .model_selection import PixelGridSplit
+
+    size = args.size or (96 if args.model == "ntk" else 64)
+    if size < 8:
+        raise ValueError(f"--size must be at least 8 pixels, got {size}.")
+    output = _Output(args.out)
+    try:
+        img = load_sample_image("china", size=size)
+        X, y = image_to_regression(img)
+        train, test = next(PixelGridSplit().split(X))
+        train_side = (size + 1) // 2
+        rows, panels = [], [("ground truth", img)]
+        for name, encoder in _progress(paper_encoders(train_side, random_state=args.seed),
+                                       f"demo ({args.model}, {size}x{size})"):
+            model = make_model(args.model, encoder, t=DEMO_NTK_TIME, max_iter=args.iters,
+                               random_state=args.seed)
+            score, seconds, full = fit_and_score(model, X, y, train, test, predict_on=X)
+            rows.append({"name": name, "encoding": encoder.encoding,
+                         "scale": encoder.scale if encoder.encoding not in ("none", "basic")
+                         else None, "test_psnr": round(score, 3),
+                         "fit_seconds": round(seconds, 3)})
+            panels.append((f"{name}\n{score:.2f} dB", regression_to_image(full, img.shape)))
+        report = {"image": "china", "size": size, "model": args.model, "seed": args.seed,
+                  "ntk_time": DEMO_NTK_TIME if args.model == "ntk" else None,
+                  "mlp_iterations": args.iters if args.model == "mlp" else None,
+                  "protocol": "train on pixels [::2, ::2], test on [1::2, 1::2]",
+                  "results": rows}
+        output.path("results.json").write_text(json.dumps(report, indent=2))
+        _figure(panels, output.path("demo.png"),
+                f"{args.model.upper()} on {size}x{size} china.jpg: even pixels -> odd pixels")
+        written = output.commit()
+    except BaseException:
+        output.discard()
+        raise
+    print(_table(rows))
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _encoder_for(args, train_side, encoding=None):
+    from ._experiments import PAPER_SCALES, make_encoder, matched_scale
+
+    encoding = encoding or args.encoding
+    scale = args.scale
+    if scale is None:
+        scale = matched_scale(encoding, train_side) if encoding in PAPER_SCALES else 1.0
+    return make_encoder(encoding, scale, random_state=args.seed)
+
+
+def run_image(args):
+    """Fit a user's image on its even pixels and reconstruct it."""
+    from ._experiments import fit_and_score, make_model
+    from .datasets import image_to_regression, load_image, regression_to_image
+    from .model_selection import PixelGridSplit
+
+    size = args.size or 128
+    img = load_image(args.path, size=size)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    output = _Output(args.out)
+    try:
+        X, y = image_to_regression(img)
+        train, test = next(PixelGridSplit().split(X))
+        encoder = _encoder_for(args, (size + 1) // 2)
+        model = make_model(args.model, encoder, t=args.t, max_iter=args.iters,
+                           random_state=args.seed, verbose=1)
+        print(f"fitting {args.model} with {encoder.encoding} features (scale "
+              f"{encoder.scale:.3g}) on {len(train)} pixels ...", file=sys.stderr)
+        score, seconds, full = fit_and_score(model, X, y, train, test, predict_on=X)
+        recon = regression_to_image(full, img.shape)
+        _save_png(recon, output.path("reconstruction.png"))
+        report = {"input": str(args.path), "size": size, "model": args.model,
+                  "encoding": encoder.encoding, "scale": encoder.scale, "t": args.t,
+                  "seed": args.seed, "test_psnr": round(score, 3),
+                  "fit_seconds": round(seconds, 3),
+                  "protocol": "train on pixels [::2, ::2], test on [1::2, 1::2]"}
+        output.path("report.json").write_text(json.dumps(report, indent=2))
+        _figure([("input", img), (f"reconstruction\n{score:.2f} dB", recon)],
+                output.path("figure.png"), Path(args.path).name)
+        written = output.commit()
+    except BaseException:
+        output.discard()
+        raise
+    print(f"held-out PSNR {score:.2f} dB in {seconds:.1f} s; wrote "
+          + ", ".join(str(p) for p in written))
+    return 0
+
+
+def run_video(args):
+    """Fit every k-th frame of a clip and interpolate the frames in between."""
+    from ._experiments import make_model
+    from .datasets import load_video, make_video, regression_to_video, video_to_regression
+    from .metrics import psnr
+    from .model_selection import FrameHoldoutSplit
+
+    size = args.size or 32
+    if args.synthetic:
+        video = make_video(n_frames=args.frames, size=size, random_state=args.seed)
+        source = "synthetic"
+    else:
+        video = load_video(args.path, size=size, max_frames=args.frames)
+        source = str(args.path)
+    if video.shape[0] <= args.keep_every:
+        raise ValueError(f"the clip has {video.shape[0]} frames; --keep-every "
+                         f"{args.keep_every} needs more than that to hold any frame out.")
+    output = _Output(args.out)
+    try:
+        X, y = video_to_regression(video)
+        train, test = next(FrameHoldoutSplit(keep_every=args.keep_every).split(X))
+        encoder = _encoder_for(args, size)
+        model = make_model(args.model, encoder, t=args.t, max_iter=args.iters,
+                           random_state=args.seed, verbose=1)
+        print(f"fitting {args.model} on {len(train)} pixels of "
+              f"{len(np.unique(X[train, 2]))} frames ...", file=sys.stderr)
+        start = time.perf_counter()
+        model.fit(X[train], y[train])
+        seconds = time.perf_counter() - start
+        recon = regression_to_video(model.predict(X), video.shape)
+        per_frame = [psnr(video[k], recon[k]) for k in range(video.shape[0])]
+        held = [k for k in range(video.shape[0]) if k % args.keep_every]
+        score = psnr(video[held], recon[held])
+        _save_gif(recon, output.path("reconstruction.gif"))
+        report = {"input": source, "frames": int(video.shape[0]), "size": size,
+                  "model": args.model, "encoding": encoder.encoding, "scale": encoder.scale,
+                  "t": args.t, "keep_every": args.keep_every, "seed": args.seed,
+                  "held_out_psnr": round(score, 3), "fit_seconds": round(seconds, 3),
+                  "per_frame_psnr": [round(p, 3) for p in per_frame]}
+        output.path("report.json").write_text(json.dumps(report, indent=2))
+        show = held[:3]
+        panels = [(f"frame {k}", video[k]) for k in show]
+        panels += [(f"frame {k}\n{per_frame[k]:.1f} dB", recon[k]) for k in show]
+        _figure(panels, output.path("figure.png"), f"held-out frames ({source})")
+        written = output.commit()
+    except BaseException:
+        output.discard()
+        raise
+    print(f"held-out-frame PSNR {score:.2f} dB in {seconds:.1f} s; wrote "
+          + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _save_gif(video, path):
+    from PIL import Image
+
+    frames = [Image.fromarray(np.round(np.clip(f, 0, 1) * 255).astype(np.uint8)) for f in video]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=80, loop=0)
+
+
+COMMANDS = {"demo": run_demo, "image": run_image, "video": run_video}
+
+
+def main(argv=None):
+    """Entry point of the ``skfourier`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, OSError) as exc:
+        print(f"skfourier {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"skfourier {args.command}: interrupted", file=sys.stderr)
+        return 130

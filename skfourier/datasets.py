@@ -1,0 +1,453 @@
+"""Images and videos as regression datasets: pixel coordinates -> colour.
+
+Coordinates follow one rule on every axis: ``np.linspace(0, 1, n,
+endpoint=False)``. ``X`` columns are ``(x, y)`` for images (x horizontal, y
+vertical) and ``(x, y, t)`` for videos; pixels are in row-major order (frame,
+then row, then column). Fourier-feature scales are in cycles per unit length,
+so a good scale grows with the resolution (the papers' ``scale=10`` is for
+256-pixel training grids).
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "load_sample_image",
+    "load_image",
+    "load_video",
+    "image_to_regression",
+    "regression_to_image",
+    "video_to_regression",
+    "regression_to_video",
+    "make_video",
+    "grid_coordinates",
+]
+
+SAMPLE_IMAGES = ("china", "flower")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+
+
+def grid_coordinates(shape):
+    """Coordinates of a regular grid in [0, 1), one column per axis.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W)`` for an image or ``(T, H, W)`` for a video.
+
+    Returns
+    -------
+    X : ndarray of shape (prod(shape), len(shape))
+        Columns ``(x, y)`` or ``(x, y, t)``; rows in row-major order of ``shape``.
+
+    Examples
+    --------
+    >>> from skfourier.datasets import grid_coordinates
+    >>> grid_coordinates((2, 2))
+    array([[0. , 0. ],
+           [0.5, 0. ],
+           [0. , 0.5],
+           [0.5, 0.5]])
+    """
+    axes = [np.linspace(0.0, 1.0, n, endpoint=False) for n in shape]
+    mesh = np.meshgrid(*axes, indexing="ij")  # (t,) y, x in row-major order
+    cols = [m.ravel() for m in mesh]
+    # reorder (t, y, x) / (y, x) -> (x, y, t) / (x, y)
+    if len(shape) == 2:
+        return np.column_stack([cols[1], cols[0]])
+    return np.column_stack([cols[2], cols[1], cols[0]])
+
+
+def _as_float_array(data, name, ndims):
+    arr = np.asarray(data)
+    if arr.ndim not in ndims:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions, "
+                         f"got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}).")
+    if np.issubdtype(arr.dtype, np.integer):
+        arr = arr / float(np.iinfo(arr.dtype).max)
+    elif np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64, copy=False)
+    else:
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return arr
+
+
+def image_to_regression(img):
+    """Turn an image into a regression dataset.
+
+    Parameters
+    ----------
+    img : array-like of shape (H, W) or (H, W, C)
+        Float image (kept as is) or integer image (scaled by its dtype's
+        maximum to [0, 1]).
+
+    Returns
+    -------
+    X : ndarray of shape (H * W, 2)
+        Pixel coordinates ``(x, y)`` in [0, 1).
+    y : ndarray of shape (H * W,) or (H * W, C)
+        Colours, row-major.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfourier.datasets import image_to_regression
+    >>> X, y = image_to_regression(np.zeros((4, 6, 3)))
+    >>> X.shape, y.shape
+    ((24, 2), (24, 3))
+    """
+    img = _as_float_array(img, "img", (2, 3))
+    H, W = img.shape[:2]
+    y = img.reshape(H * W, *img.shape[2:])
+    return grid_coordinates((H, W)), y
+
+
+def regression_to_image(y, shape):
+    """Inverse of :func:`image_to_regression` for the colours.
+
+    Parameters
+    ----------
+    y : array-like of shape (H * W,) or (H * W, C)
+    shape : tuple
+        ``(H, W)`` or ``(H, W, C)``.
+
+    Returns
+    -------
+    img : ndarray of shape ``shape`` (with ``C`` appended from ``y`` if missing)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfourier.datasets import image_to_regression, regression_to_image
+    >>> img = np.random.default_rng(0).random((4, 6, 3))
+    >>> X, y = image_to_regression(img)
+    >>> bool(np.array_equal(regression_to_image(y, img.shape), img))
+    True
+    """
+    return _unflatten(y, shape, 2, "(H, W)")
+
+
+def video_to_regression(video):
+    """Turn a video into a regression dataset.
+
+    Parameters
+    ----------
+    video : array-like of shape (T, H, W) or (T, H, W, C)
+
+    Returns
+    -------
+    X : ndarray of shape (T * H * W, 3)
+        Coordinates ``(x, y, t)``, each in [0, 1).
+    y : ndarray of shape (T * H * W,) or (T * H * W, C)
+
+    Examples
+    --------
+    >>> from skfourier.datasets import make_video, video_to_regression
+    >>> X, y = video_to_regression(make_video(n_frames=4, size=8))
+    >>> X.shape, y.shape
+    ((256, 3), (256, 3))
+    """
+    video = _as_float_array(video, "video", (3, 4))
+    T, H, W = video.shape[:3]
+    return grid_coordinates((T, H, W)), video.reshape(T * H * W, *video.shape[3:])
+
+
+def regression_to_video(y, shape):
+    """Inverse of :func:`video_to_regression` for the colours.
+
+    Parameters
+    ----------
+    y : array-like of shape (T * H * W,) or (T * H * W, C)
+    shape : tuple
+        ``(T, H, W)`` or ``(T, H, W, C)``.
+
+    Returns
+    -------
+    video : ndarray of shape ``shape``
+
+    Examples
+    --------
+    >>> from skfourier.datasets import make_video, video_to_regression, regression_to_video
+    >>> video = make_video(n_frames=3, size=8)
+    >>> X, y = video_to_regression(video)
+    >>> bool((regression_to_video(y, video.shape) == video).all())
+    True
+    """
+    return _unflatten(y, shape, 3, "(T, H, W)")
+
+
+def _unflatten(y, shape, n_axes, axes_name):
+    y = np.asarray(y)
+    shape = tuple(int(s) for s in shape)
+    if len(shape) not in (n_axes, n_axes + 1):
+        raise ValueError(f"shape must be {axes_name} or {axes_name[:-1]}, C), got {shape}.")
+    n = int(np.prod(shape[:n_axes]))
+    if y.shape[0] != n:
+        raise ValueError(f"y has {y.shape[0]} rows but shape {shape} needs {n}.")
+    if len(shape) == n_axes + 1 and y.size != n * shape[-1]:
+        raise ValueError(f"y has shape {y.shape}, which does not fit {shape}.")
+    target = shape if len(shape) == n_axes + 1 else shape + y.shape[1:]
+    return y.reshape(target)
+
+
+def _resize(img, size):
+    """Centre-crop to a square and resize to ``size x size`` (Pillow, antialiased)."""
+    from PIL import Image
+
+    H, W = img.shape[:2]
+    side = min(H, W)
+    top, left = (H - side) // 2, (W - side) // 2
+    crop = img[top:top + side, left:left + side]
+    pil = Image.fromarray(np.round(crop * 255).astype(np.uint8))
+    return np.asarray(pil.resize((size, size), Image.LANCZOS), dtype=np.float64) / 255.0
+
+
+def _check_size(size):
+    if size is None:
+        return
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2:
+        raise ValueError(f"size must be an integer >= 2 (pixels per side) or None, got {size!r}.")
+
+
+def load_sample_image(name="china", size=None):
+    """Load a sample photograph shipped with scikit-learn (offline).
+
+    Parameters
+    ----------
+    name : {"china", "flower"}, default="china"
+        ``"china.jpg"`` or ``"flower.jpg"`` from :func:`sklearn.datasets.load_sample_image`
+        (427 x 640 RGB).
+    size : int, default=None
+        If given, centre-crop to a square and resize to ``size x size``.
+
+    Returns
+    -------
+    img : ndarray of shape (H, W, 3), float64 in [0, 1]
+
+    Examples
+    --------
+    >>> from skfourier.datasets import load_sample_image
+    >>> load_sample_image("china", size=64).shape
+    (64, 64, 3)
+    """
+    from sklearn.datasets import load_sample_image as _sk_load
+
+    stem = str(name).removesuffix(".jpg")
+    if stem not in SAMPLE_IMAGES:
+        raise ValueError(f"name must be one of {list(SAMPLE_IMAGES)}, got {name!r}.")
+    _check_size(size)
+    img = _sk_load(f"{stem}.jpg") / 255.0
+    return img if size is None else _resize(img, size)
+
+
+def _pil_to_array(pil):
+    if pil.mode not in ("L", "RGB"):
+        pil = pil.convert("RGBA" if "A" in pil.mode else "RGB")
+        if pil.mode == "RGBA":  # composite on white: colour regression has no alpha
+            from PIL import Image
+
+            background = Image.new("RGB", pil.size, (255, 255, 255))
+            background.paste(pil, mask=pil.split()[-1])
+            pil = background
+    return np.asarray(pil, dtype=np.float64) / 255.0
+
+
+def load_image(path, size=None):
+    """Read a user's image file (PNG, JPEG, ... through Pillow) as floats in [0, 1].
+
+    Parameters
+    ----------
+    path : str or path-like
+    size : int, default=None
+        If given, centre-crop to a square and resize to ``size x size``.
+
+    Returns
+    -------
+    img : ndarray of shape (H, W) for greyscale or (H, W, 3)
+
+    Raises
+    ------
+    ValueError
+        If the file does not exist or is not a readable image.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from PIL import Image
+    >>> from skfourier.datasets import load_image
+    >>> path = os.path.join(tempfile.mkdtemp(), "red.png")
+    >>> Image.new("RGB", (5, 4), (255, 0, 0)).save(path)
+    >>> load_image(path).shape
+    (4, 5, 3)
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    _check_size(size)
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"image file not found: {str(path)!r}.")
+    try:
+        with Image.open(path) as pil:
+            img = _pil_to_array(pil)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"cannot read {str(path)!r} as an image ({exc}).") from exc
+    return img if size is None else _resize(img, size)
+
+
+def load_video(path, size=None, max_frames=None):
+    """Read a clip: an animated GIF, a video file, or a folder of frames.
+
+    GIFs and folders of images are read with Pillow; MP4 and other video
+    containers need ``imageio`` with a video plugin (``pip install
+    skfourier[video] imageio-ffmpeg``).
+
+    Parameters
+    ----------
+    path : str or path-like
+    size : int, default=None
+        If given, centre-crop every frame to a square and resize to ``size x size``.
+    max_frames : int, default=None
+        Read at most this many frames.
+
+    Returns
+    -------
+    video : ndarray of shape (T, H, W, 3), float64 in [0, 1]
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from PIL import Image
+    >>> from skfourier.datasets import load_video
+    >>> path = os.path.join(tempfile.mkdtemp(), "clip.gif")
+    >>> frames = [Image.new("RGB", (8, 8), (40 * i, 0, 0)) for i in range(3)]
+    >>> frames[0].save(path, save_all=True, append_images=frames[1:])
+    >>> load_video(path).shape
+    (3, 8, 8, 3)
+    """
+    _check_size(size)
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ValueError(f"folder {str(path)!r} holds no image frames "
+                             f"({', '.join(IMAGE_SUFFIXES)}).")
+        frames = [load_image(p) for p in files[:max_frames]]
+    elif not path.is_file():
+        raise ValueError(f"video file not found: {str(path)!r}.")
+    elif path.suffix.lower() == ".gif":
+        frames = _read_gif(path, max_frames)
+    else:
+        frames = _read_with_imageio(path, max_frames)
+    frames = [np.repeat(f[..., None], 3, axis=2) if f.ndim == 2 else f for f in frames]
+    if len({f.shape for f in frames}) != 1:
+        raise ValueError(f"frames of {str(path)!r} differ in size; all frames must match.")
+    if size is not None:
+        frames = [_resize(f, size) for f in frames]
+    return np.stack(frames)
+
+
+def _read_gif(path, max_frames):
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as pil:
+            frames = []
+            for frame in ImageSequence.Iterator(pil):
+                frames.append(_pil_to_array(frame.convert("RGB")))
+                if max_frames is not None and len(frames) >= max_frames:
+                    break
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"cannot read {str(path)!r} as a GIF ({exc}).") from exc
+    return frames
+
+
+def _read_with_imageio(path, max_frames):
+    try:
+        import imageio.v3 as iio
+    except ImportError as exc:
+        raise ValueError(
+            f"reading {path.suffix} video needs imageio with a video plugin: "
+            "pip install 'skfourier[video]' imageio-ffmpeg (or use a GIF or a folder "
+            "of frames).") from exc
+    try:
+        frames = []
+        for frame in iio.imiter(path):
+            frames.append(np.asarray(frame)[..., :3] / 255.0)
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+    except Exception as exc:  # plugins raise many types; the user needs one message
+        raise ValueError(f"cannot read {str(path)!r} as a video ({exc}); install a "
+                         "video plugin such as imageio-ffmpeg or pyav.") from exc
+    if not frames:
+        raise ValueError(f"{str(path)!r} holds no frames.")
+    return frames
+
+
+def _texture(u, v, rng_phases):
+    """A smooth-plus-fine periodic texture on the unit torus, values in [0, 1]."""
+    r = 0.5 + 0.18 * np.sin(2 * np.pi * (3 * u + rng_phases[0]))
+    g = 0.5 + 0.18 * np.sin(2 * np.pi * (2 * v + rng_phases[1]))
+    b = 0.5 + 0.18 * np.sin(2 * np.pi * (2 * u + 3 * v + rng_phases[2]))
+    fine = 0.12 * np.sign(np.sin(2 * np.pi * 12 * u) * np.sin(2 * np.pi * 12 * v))
+    ring = 0.1 * np.cos(2 * np.pi * 9 * np.hypot(u - 0.5, v - 0.5))
+    return np.clip(np.stack([r + fine, g + ring, b - fine + ring], axis=-1), 0.0, 1.0)
+
+
+def make_video(n_frames=30, size=64, *, speed=0.25, rotation=30.0, random_state=0):
+    """A deterministic synthetic clip: a textured pattern translating and rotating.
+
+    The texture has smooth colour gradients plus a fine checkerboard (12
+    cycles per unit length) and rings, so interpolating held-out frames needs
+    both low and high frequencies.
+
+    Parameters
+    ----------
+    n_frames : int, default=30
+    size : int, default=64
+        Frame height and width in pixels.
+    speed : float, default=0.25
+        Translation over the whole clip, in image widths.
+    rotation : float, default=30.0
+        Rotation over the whole clip, in degrees.
+    random_state : int, default=0
+        Seeds the colour phases of the texture.
+
+    Returns
+    -------
+    video : ndarray of shape (n_frames, size, size, 3), float64 in [0, 1]
+
+    Examples
+    --------
+    >>> from skfourier.datasets import make_video
+    >>> video = make_video(n_frames=10, size=16)
+    >>> video.shape, float(video.min()) >= 0, float(video.max()) <= 1
+    ((10, 16, 16, 3), True, True)
+    """
+    for value, name in ((n_frames, "n_frames"), (size, "size")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    phases = np.random.RandomState(random_state).uniform(0, 1, size=3)
+    c = np.linspace(0, 1, size, endpoint=False)
+    xx, yy = np.meshgrid(c, c)
+    frames = []
+    for k in range(n_frames):
+        s = k / max(n_frames - 1, 1)
+        angle = np.deg2rad(rotation) * s
+        dx, dy = xx - 0.5, yy - 0.5
+        u = np.cos(angle) * dx + np.sin(angle) * dy + 0.5 + speed * s
+        v = -np.sin(angle) * dx + np.cos(angle) * dy + 0.5 + 0.5 * speed * s
+        frames.append(_texture(u, v, phases))
+    return np.stack(frames)
+
+
+def is_video_path(path):
+    """Whether ``path`` looks like a clip (GIF, video container or folder of frames)."""
+    path = Path(os.fspath(path))
+    return path.is_dir() or path.suffix.lower() in (".gif",) + VIDEO_SUFFIXES

@@ -1,0 +1,104 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skfourier.cli import main
+from skfourier.datasets import make_video
+
+
+def _run(args, capsys):
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_demo_writes_table_json_and_figure(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code, stdout, _ = _run(["demo", "--size", "24", "--out", str(out)], capsys)
+    assert code == 0
+    assert "test PSNR" in stdout and "gaussian" in stdout
+    report = json.loads((out / "results.json").read_text())
+    assert report["size"] == 24 and len(report["results"]) == 6
+    assert (out / "demo.png").stat().st_size > 1000
+    names = {r["name"]: r["test_psnr"] for r in report["results"]}
+    assert names["no mapping"] < names["basic"]
+    assert not list(tmp_path.glob(".skfourier-*"))  # no temporary folder left
+
+
+def test_demo_mlp(tmp_path, capsys):
+    code, stdout, _ = _run(["demo", "--model", "mlp", "--size", "16", "--iters", "5",
+                            "--out", str(tmp_path / "d")], capsys)
+    assert code == 0 and "positional" in stdout
+
+
+def test_image_command(tmp_path, capsys):
+    arr = (np.random.RandomState(0).uniform(size=(20, 30, 3)) * 255).astype(np.uint8)
+    Image.fromarray(arr).save(tmp_path / "in.png")
+    out = tmp_path / "res"
+    code, stdout, _ = _run(["image", str(tmp_path / "in.png"), "--size", "16", "--out",
+                            str(out), "--t", "100"], capsys)
+    assert code == 0 and "held-out PSNR" in stdout
+    assert np.asarray(Image.open(out / "reconstruction.png")).shape == (16, 16, 3)
+    report = json.loads((out / "report.json").read_text())
+    assert report["t"] == 100 and report["encoding"] == "gaussian"
+    assert report["scale"] == pytest.approx(10 * 8 / 256)
+    assert (out / "figure.png").exists()
+
+
+def test_video_synthetic_and_gif(tmp_path, capsys):
+    out = tmp_path / "v"
+    code, stdout, _ = _run(["video", "--synthetic", "--size", "8", "--frames", "12",
+                            "--keep-every", "4", "--out", str(out)], capsys)
+    assert code == 0 and "held-out-frame PSNR" in stdout
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["per_frame_psnr"]) == 12
+    with Image.open(out / "reconstruction.gif") as gif:
+        assert gif.n_frames == 12
+    frames = [Image.fromarray((f * 255).astype(np.uint8)) for f in make_video(12, 8)]
+    frames[0].save(tmp_path / "clip.gif", save_all=True, append_images=frames[1:])
+    code, _, _ = _run(["video", str(tmp_path / "clip.gif"), "--keep-every", "4",
+                       "--out", str(tmp_path / "v2")], capsys)
+    assert code == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["image", "missing.png"], "not found"),
+    (["image", "{junk}"], "cannot read"),
+    (["video", "missing.gif"], "not found"),
+    (["video", "--synthetic", "--frames", "5", "--keep-every", "10"], "needs more"),
+    (["demo", "--size", "4"], "at least 8"),
+    (["demo", "--out", "{file}"], "not a folder"),
+    (["demo", "--out", "{nodir}/x"], "does not exist"),
+])
+def test_errors_are_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    (tmp_path / "file").write_text("x")
+    args = [a.format(junk=tmp_path / "junk.png", file=tmp_path / "file",
+                     nodir=tmp_path / "nodir") for a in args]
+    before = set(tmp_path.iterdir())
+    code, stdout, stderr = _run(args, capsys)
+    assert code == 2
+    assert message in stderr and len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr
+    assert set(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("args", [["demo", "--size", "abc"], ["demo", "--model", "svm"],
+                                  ["image"], ["video"], ["fly"], ["demo", "--iters", "0"]])
+def test_bad_arguments_exit_2(capsys, args):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "error" in err
+
+
+def test_module_and_console_script_help():
+    for cmd in ([sys.executable, "-m", "skfourier", "--help"], ["skfourier", "image", "--help"]):
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        assert result.returncode == 0 and "usage" in result.stdout

@@ -1,0 +1,29 @@
+"""scikit-learn's estimator checks on every public estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skfourier import (CoordinateMLPRegressor, FourierFeatureTransformer, NTKRegressor,
+                       NTKRegressorCV)
+
+ESTIMATORS = [
+    FourierFeatureTransformer(n_frequencies=16, random_state=0),
+    FourierFeatureTransformer(encoding="positional", n_frequencies=4, include_input=True),
+    NTKRegressor(depth=2),
+    NTKRegressor(depth=2, t=100.0, alpha=1e-3, solver="eigh"),
+    NTKRegressorCV(times=(10.0, None), alphas=(1e-3, 1e-1)),
+    CoordinateMLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0),
+    CoordinateMLPRegressor(hidden_layer_sizes=(32, 32), output_activation="identity",
+                           max_iter=150, lr=1e-2, random_state=0),
+    CoordinateMLPRegressor(hidden_layer_sizes=(8, 8), batch_norm=True, activation="sine",
+                           omega_0=3.0, max_iter=3, random_state=0),
+]
+
+
+def _expected_failures(estimator):
+    method = getattr(estimator, "_expected_failed_checks", None)
+    return method() if method is not None else {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

@@ -1,0 +1,313 @@
+import joblib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.base import clone
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.model_selection import GridSearchCV, KFold, LeaveOneOut
+from sklearn.pipeline import make_pipeline
+
+import skfourier._solvers.dense as dense
+from skfourier import FourierFeatureTransformer, NTKRegressor, NTKRegressorCV
+from skfourier.kernels import ntk_kernel
+from skfourier.metrics import psnr, psnr_scorer
+from skfourier.model_selection import PixelGridSplit
+
+KERNEL = dict(depth=3, weight_std=np.sqrt(2), bias_std=0.1)
+
+
+@pytest.fixture
+def data(rng):
+    X = rng.uniform(-1, 1, size=(40, 3))
+    Y = np.column_stack([np.sin(3 * X[:, 0]), X[:, 1] * X[:, 2], np.cos(X.sum(1))])
+    return X, Y, rng.uniform(-1, 1, size=(9, 3))
+
+
+def _kernel_gradient_descent(K_train, K_test, Y, lr, times, alpha=0.0, steps_per_unit=None):
+    """Explicit Euler steps of f <- f - lr/N (K + alpha I)(f - y) on train and test outputs."""
+    N = Y.size
+    Ka = K_train + alpha * np.eye(len(K_train))
+    dt = 0.02 * N / (lr * np.linalg.eigvalsh(Ka).max())
+    f_train, f_test = np.zeros_like(Y), np.zeros((len(K_test), Y.shape[1]))
+    out, now = [], 0.0
+    for t in times:
+        n_steps = int(np.ceil((t - now) / dt))
+        h = (t - now) / n_steps
+        for _ in range(n_steps):
+            r = f_train - Y
+            f_test -= h * lr / N * K_test @ r
+            f_train -= h * lr / N * Ka @ r
+        now = t
+        out.append(f_test.copy())
+    return out
+
+
+@pytest.mark.parametrize("multi", [False, True])
+@pytest.mark.parametrize("alpha", [0.0, 0.05])
+def test_gradient_flow_matches_explicit_gradient_descent(data, multi, alpha):
+    X, Y, Xt = data
+    Y = Y if multi else Y[:, 0]
+    Y2 = Y.reshape(len(Y), -1)
+    times = [5.0, 50.0, 400.0]
+    lr = 2.0
+    K, Kt = ntk_kernel(X, **KERNEL), ntk_kernel(Xt, X, **KERNEL)
+    reference = _kernel_gradient_descent(K, Kt, Y2, lr, times, alpha)
+    model = NTKRegressor(**KERNEL, learning_rate=lr, alpha=alpha)
+    for t, ref in zip(times, reference):
+        pred = model.set_params(t=t).fit(X, Y).predict(Xt)
+        assert pred.shape == Y.shape[:1] * 0 + (9,) + Y.shape[1:]
+        assert_allclose(pred.reshape(9, -1), ref, rtol=2e-2, atol=2e-3 * np.abs(ref).max())
+    traj = model.predict_trajectory(Xt, times)
+    assert traj.shape == (3, 9) + Y.shape[1:]
+    for tr, ref in zip(traj, reference):
+        assert_allclose(tr.reshape(9, -1), ref, rtol=2e-2, atol=2e-3 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("alpha", [1e-6, 1e-2, 1.0])
+def test_converged_equals_kernel_ridge(data, alpha):
+    X, Y, Xt = data
+    kr = KernelRidge(kernel="precomputed", alpha=alpha).fit(ntk_kernel(X, **KERNEL), Y)
+    expected = kr.predict(ntk_kernel(Xt, X, **KERNEL))
+    for solver in ("auto", "eigh", "cholesky"):
+        pred = NTKRegressor(**KERNEL, alpha=alpha, solver=solver).fit(X, Y).predict(Xt)
+        assert_allclose(pred, expected, rtol=1e-7, atol=1e-9)
+    assert_allclose(NTKRegressor(**KERNEL, alpha=alpha, t=np.inf).fit(X, Y).predict(Xt),
+                    expected, rtol=1e-7, atol=1e-9)
+
+
+def test_spectral_bias_per_eigendirection(data):
+    """Seed: Q^T (f_t - y) = -exp(-eta lambda t / N) Q^T y, direction by direction."""
+    X, Y, _ = data
+    y = Y[:, 0]
+    lam, Q = np.linalg.eigh(ntk_kernel(X, **KERNEL))
+    lr, N = 0.5, y.size
+    for t in (1.0, 30.0, 1000.0):
+        f = NTKRegressor(**KERNEL, t=t, learning_rate=lr).fit(X, y).predict(X)
+        # atol: arccos near correlation 1 costs ~1e-8 in the cross kernel at training points
+        assert_allclose(Q.T @ (f - y), -np.exp(-lr * lam * t / N) * (Q.T @ y), atol=1e-7)
+    model = NTKRegressor(**KERNEL, t=1.0, learning_rate=lr, solver="eigh").fit(X, y)
+    assert_allclose(model.eigenvalues_, lam[::-1], rtol=1e-8, atol=1e-10)
+    assert np.all(np.diff(model.eigenvalues_) <= 0)
+
+
+def test_training_curve_matches_residual(data):
+    X, Y, _ = data
+    model = NTKRegressor(**KERNEL, alpha=0.0).fit(X, Y)
+    times = [0.0, 10.0, 100.0, None]
+    curve = model.training_curve(times)
+    for t, mse in zip(times, curve):
+        f = NTKRegressor(**KERNEL, t=t).fit(X, Y).predict(X)
+        assert mse == pytest.approx(np.mean((f - Y) ** 2), rel=1e-6, abs=1e-12)
+    assert curve[0] == pytest.approx(np.mean(Y ** 2))
+    assert np.all(np.diff(curve) <= 1e-15)
+    # with alpha the curve follows neural-tangents' fx_train = (I - exp(-c (K + alpha I))) y
+    a = 0.3
+    Ka = ntk_kernel(X, **KERNEL) + a * np.eye(len(X))
+    lam, Q = np.linalg.eigh(Ka)
+    c = 50.0 / Y.size
+    r = Q @ (np.exp(-c * lam)[:, None] * (Q.T @ Y))
+    model = NTKRegressor(**KERNEL, alpha=a, t=50.0).fit(X, Y)
+    assert model.training_curve([50.0])[0] == pytest.approx(np.mean(r ** 2), rel=1e-8)
+
+
+def test_trajectory_equals_separate_fits(data):
+    X, Y, Xt = data
+    times = [1.0, 10.0, None]
+    traj = NTKRegressor(**KERNEL, alpha=1e-3).fit(X, Y).predict_trajectory(Xt, times)
+    for t, pred in zip(times, traj):
+        assert_allclose(pred, NTKRegressor(**KERNEL, alpha=1e-3, t=t).fit(X, Y).predict(Xt),
+                        rtol=1e-7, atol=1e-9)
+
+
+def test_alpha_zero_singular_kernel_falls_back_to_eigh(rng):
+    # depth 0 without bias is the linear kernel 2 X X^T / d: rank 3 for 12 samples
+    X, y = rng.normal(size=(12, 3)), rng.normal(size=12)
+    model = NTKRegressor(depth=0, weight_std=np.sqrt(2), alpha=0.0).fit(X, y)
+    assert model.solver_ == "eigh"
+    assert np.sum(model.eigenvalues_ > 1e-8) == 3
+    # null directions are left alone: the minimum-norm solution, i.e. least squares
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    assert_allclose(model.predict(X), X @ coef, atol=1e-8)
+    with pytest.raises(ValueError, match="not positive definite"):
+        NTKRegressor(depth=0, alpha=0.0, solver="cholesky").fit(X, y)
+
+
+def test_duplicate_inputs_with_alpha_zero():
+    X = np.repeat(np.random.RandomState(0).normal(size=(5, 2)), 2, axis=0)
+    y = np.repeat(np.arange(5.0), 2)
+    pred = NTKRegressor(alpha=0.0).fit(X, y).predict(X)
+    assert_allclose(pred, y, atol=1e-5)
+
+
+def test_zero_norm_input_is_legal():
+    X = np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5], [0.5, 0.5]])
+    y = np.array([0.1, 0.2, 0.3, 0.4])
+    pred = NTKRegressor(depth=2, t=10.0).fit(X, y).predict(X)
+    assert np.all(np.isfinite(pred))
+
+
+def test_nngp_kernel(data):
+    X, Y, Xt = data
+    K = ntk_kernel(X, kind="nngp", **KERNEL)
+    expected = ntk_kernel(Xt, X, kind="nngp", **KERNEL) @ np.linalg.solve(K + 1e-3 * np.eye(40), Y)
+    pred = NTKRegressor(kernel="nngp", alpha=1e-3, **KERNEL).fit(X, Y).predict(Xt)
+    assert_allclose(pred, expected, rtol=1e-6)
+
+
+def test_memory_guard_raises_before_allocating(data):
+    X, Y, _ = data
+    for solver in ("auto", "eigh", "cholesky"):
+        with pytest.raises(ValueError, match=r"n=40.*max_kernel_memory") as err:
+            NTKRegressor(solver=solver, max_kernel_memory=1000).fit(X, Y)
+        assert "Subsample" in str(err.value)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"t": -1.0}, "t must be >= 0"), ({"alpha": -1.0}, "alpha must be >= 0"),
+    ({"solver": "lu"}, "solver must be one of"), ({"kernel": "rbf"}, "kernel must be one of"),
+    ({"depth": 1.5}, "depth must be an integer"), ({"learning_rate": 0.0}, "learning_rate"),
+    ({"solver": "cholesky", "t": 10.0}, "converged limit only"),
+    ({"max_kernel_memory": -5}, "max_kernel_memory"),
+])
+def test_bad_parameters(data, params, match):
+    X, Y, _ = data
+    with pytest.raises(ValueError, match=match):
+        NTKRegressor(**params).fit(X, Y)
+
+
+def test_bad_inputs(data):
+    X, Y, _ = data
+    with pytest.raises(ValueError, match="NaN"):
+        NTKRegressor().fit(np.where(X > 0.9, np.nan, X), Y)
+    with pytest.raises(ValueError, match="infinity"):
+        NTKRegressor().fit(X, np.where(Y > 0.9, np.inf, Y))
+    model = NTKRegressor().fit(X, Y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :2])
+    with pytest.raises(ValueError, match="times"):
+        model.predict_trajectory(X, [])
+    with pytest.raises(ValueError, match="each time"):
+        model.training_curve([-1.0])
+
+
+def test_joblib_round_trip(data, tmp_path):
+    X, Y, Xt = data
+    model = NTKRegressor(**KERNEL, t=20.0).fit(X, Y)
+    joblib.dump(model, tmp_path / "m.joblib")
+    loaded = joblib.load(tmp_path / "m.joblib")
+    assert np.array_equal(loaded.predict(Xt), model.predict(Xt))
+    assert np.array_equal(loaded.predict_trajectory(Xt, [1.0, 2.0]),
+                          model.predict_trajectory(Xt, [1.0, 2.0]))
+
+
+def test_float32_input(data):
+    X, Y, Xt = data
+    a = NTKRegressor(**KERNEL).fit(X.astype(np.float32), Y).predict(Xt.astype(np.float32))
+    b = NTKRegressor(**KERNEL).fit(X.astype(np.float32).astype(float), Y).predict(
+        Xt.astype(np.float32).astype(float))
+    assert_allclose(a, b)
+
+
+def test_grid_search_with_memory_decomposes_once_per_fold(data, tmp_path, monkeypatch):
+    X, Y, _ = data
+    calls = []
+    original = dense.SpectralSolution.from_kernel.__func__
+
+    def counting(cls, K):
+        calls.append(K.shape)
+        return original(cls, K)
+
+    monkeypatch.setattr(dense.SpectralSolution, "from_kernel", classmethod(counting))
+    grid = {"t": [1.0, 10.0, 100.0, None], "alpha": [0.0, 1e-3], "learning_rate": [1.0, 2.0]}
+    search = GridSearchCV(NTKRegressor(**KERNEL, memory=str(tmp_path)), grid,
+                          cv=KFold(4), refit=True).fit(X, Y)
+    assert len(calls) == 4 + 1  # one per fold, one for the refit on all data
+    plain = GridSearchCV(NTKRegressor(**KERNEL), grid, cv=KFold(4)).fit(X, Y)
+    assert_allclose(search.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"],
+                    rtol=1e-8)
+
+
+def test_cv_loo_is_exact_at_converged_limit(data):
+    X, Y, _ = data
+    alphas = [1e-4, 1e-2, 1.0]
+    cv_model = NTKRegressorCV(times=[None], alphas=alphas, **KERNEL).fit(X, Y)
+    assert list(cv_model.cv_results_["criterion"]) == ["loo"] * 3
+    for alpha, score in zip(alphas, cv_model.cv_results_["mean_test_score"]):
+        errors = []
+        for train, test in LeaveOneOut().split(X):
+            model = NTKRegressor(**KERNEL, alpha=alpha).fit(X[train], Y[train])
+            errors.append((model.predict(X[test]) - Y[test]) ** 2)
+        assert score == pytest.approx(-np.mean(errors), rel=1e-8)
+
+
+def test_cv_gcv_selection_close_to_brute_force(rng):
+    X = rng.uniform(size=(30, 2))
+    y = np.sin(5 * X[:, 0]) * np.cos(3 * X[:, 1]) + 0.1 * rng.normal(size=30)
+    times, alphas = [1.0, 10.0, 100.0, 1000.0], [1e-4, 1e-2]
+    cv_model = NTKRegressorCV(times=times, alphas=alphas, **KERNEL).fit(X, y)
+    brute = {}
+    for t in times:
+        for a in alphas:
+            errors = []
+            for train, test in LeaveOneOut().split(X):
+                m = NTKRegressor(**KERNEL, t=t, alpha=a).fit(X[train], y[train])
+                errors.append((m.predict(X[test])[0] - y[test][0]) ** 2)
+            brute[t, a] = np.mean(errors)
+    best = min(brute.values())
+    chosen = brute[cv_model.best_t_, cv_model.best_alpha_]
+    # the stated margin: GCV's choice is within 10% of the brute-force optimum's LOO MSE
+    assert chosen <= 1.10 * best
+
+
+def test_cv_with_splitter_matches_grid_search(image32):
+    X, y, _ = image32
+    ff = FourierFeatureTransformer(scale=1.25, n_frequencies=64, random_state=0)
+    F = ff.fit_transform(X)
+    times, alphas = [10.0, 1e3, None], [1e-6, 1e-2]
+    # the splitter reads coordinates, the model sees features: hand over the split itself
+    split = list(PixelGridSplit().split(X))
+    cv_model = NTKRegressorCV(times=times, alphas=alphas, cv=split, **KERNEL)
+    cv_model.fit(F, y)
+    search = GridSearchCV(NTKRegressor(**KERNEL), {"t": times, "alpha": alphas},
+                          cv=split,
+                          scoring="neg_mean_squared_error").fit(F, y)
+    assert_allclose(cv_model.cv_results_["mean_test_score"],
+                    search.cv_results_["mean_test_score"], rtol=1e-6)
+    assert (cv_model.best_t_, cv_model.best_alpha_) == (search.best_params_["t"],
+                                                       search.best_params_["alpha"])
+    refit = NTKRegressor(**KERNEL, t=cv_model.best_t_, alpha=cv_model.best_alpha_).fit(F, y)
+    assert_allclose(cv_model.predict(F[:5]), refit.predict(F[:5]), rtol=1e-7, atol=1e-10)
+
+
+def test_cv_bad_parameters(data):
+    X, Y, _ = data
+    with pytest.raises(ValueError, match="at least one"):
+        NTKRegressorCV(times=[]).fit(X, Y)
+    with pytest.raises(ValueError, match="alphas"):
+        NTKRegressorCV(alphas=[-1.0]).fit(X, Y)
+
+
+def test_paper_encoding_ordering(image32):
+    """Fourier-features paper, Table 1 ordering: none < basic < positional <= gaussian.
+
+    Scales are for a 32-pixel training grid (the paper's 256-pixel values / 8).
+    """
+    X, y, _ = image32
+    train, test = next(PixelGridSplit().split(X))
+    encoders = {
+        "none": FourierFeatureTransformer(encoding="none"),
+        "basic": FourierFeatureTransformer(encoding="basic"),
+        "positional": FourierFeatureTransformer(encoding="positional", scale=8.0,
+                                                n_frequencies=8),
+        "gaussian": FourierFeatureTransformer(scale=1.25, n_frequencies=256, random_state=0),
+    }
+    scores = {}
+    for name, enc in encoders.items():
+        model = make_pipeline(clone(enc), NTKRegressor(depth=4, weight_std=np.sqrt(2)))
+        model.fit(X[train], y[train])
+        scores[name] = psnr(y[test], model.predict(X[test]))
+    assert scores["none"] < scores["basic"] < scores["positional"] <= scores["gaussian"]
+    search = GridSearchCV(make_pipeline(encoders["gaussian"], NTKRegressor()),
+                          {"ntkregressor__t": [1e2, None]}, cv=PixelGridSplit(),
+                          scoring=psnr_scorer).fit(X, y)
+    assert search.best_score_ > 18
