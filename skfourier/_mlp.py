@@ -120,7 +120,7 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     net_ : skorch.NeuralNetRegressor
         The trained skorch net (``net_.module_`` is the torch module,
         ``net_.history`` the training history).
-    loss_curve_ : ndarray of shape (n_iter_,)
+    loss_curve_ : ndarray of shape (`n_iter_`,)
         Training loss (MSE over all entries) at each iteration.
     n_iter_ : int
         Iterations run (accumulates with ``warm_start``).
@@ -130,7 +130,7 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Number of target columns.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, for DataFrame input with
         string column names.
 

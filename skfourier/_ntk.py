@@ -161,7 +161,7 @@ class NTKRegressor(_NTKBase):
         Number of target columns.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, for DataFrame input with
         string column names.
 
@@ -394,7 +394,7 @@ class NTKRegressorCV(_NTKBase):
         Eigenvalues of ``K(X, X)``, descending.
     n_outputs_ : int
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     See Also
     --------

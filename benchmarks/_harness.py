@@ -1,0 +1,49 @@
+"""Timing and memory helpers shared by the benchmarks."""
+
+import multiprocessing
+import resource
+import time
+
+import numpy as np
+
+
+def best_time(func, repeat=3, warmup=1):
+    """Best wall time of ``func()`` over ``repeat`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        func()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _child(conn, target, args):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = target(*args)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    conn.send((result, (after - before) * 1024))
+    conn.close()
+
+
+def peak_memory(target, *args):
+    """Run ``target(*args)`` in a fresh process; return (its result, peak RSS growth in bytes).
+
+    The growth is measured from the child's own high-water mark after imports,
+    so it counts what the call allocates (numpy and torch alike).
+    """
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_child, args=(child, target, args))
+    proc.start()
+    result, grown = parent.recv()
+    proc.join()
+    return result, grown
+
+
+def row(benchmark, case, ours, reference, ref_name, goal="", note=""):
+    """One table row: times in seconds and the ratio reference / ours (>1: we are faster)."""
+    return {"benchmark": benchmark, "case": case, "ours_s": ours, "reference": ref_name,
+            "reference_s": reference, "speedup": reference / ours if ours else np.nan,
+            "goal": goal, "note": note}

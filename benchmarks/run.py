@@ -1,0 +1,91 @@
+"""Run every benchmark, print one table, and rewrite benchmarks/README.md.
+
+Usage: ``python benchmarks/run.py [--quick] [name ...]`` (names: fourier,
+kernels, ntk, mlp). Every figure is a ratio against a reference measured in
+the same process, so machines of different speed give comparable numbers.
+"""
+
+import argparse
+import datetime
+import importlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ("fourier", "kernels", "ntk", "mlp")
+
+
+def _fmt(value, digits=3):
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    return f"{value:.{digits}g}"
+
+
+def table(rows):
+    head = "| benchmark | case | ours | reference | reference value | ratio (ref / ours) | goal | note |"
+    lines = [head, "|" + "---|" * 8]
+    for r in rows:
+        lines.append(f"| {r['benchmark']} | {r['case']} | {_fmt(r['ours_s'])} | {r['reference']} "
+                     f"| {_fmt(r['reference_s'])} | {_fmt(r['speedup'])} | {r['goal']} "
+                     f"| {r['note']} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"some of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke test")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite README.md")
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark {sorted(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    sys.path.insert(0, str(HERE))
+    sections = {}
+    for name in args.names or BENCHMARKS:
+        module = importlib.import_module(f"bench_{name}")
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        sections[name] = (module.__doc__.strip().splitlines()[0], module.run(quick=args.quick))
+        print(table(sections[name][1]), flush=True)
+    if not args.no_write and not args.quick:
+        write_readme(sections)
+
+
+def write_readme(sections):
+    path = HERE / "README.md"
+    old = path.read_text() if path.exists() else ""
+    blocks = _split_sections(old)
+    for name, (title, rows) in sections.items():
+        blocks[name] = f"## {name}: {title}\n\n{table(rows)}\n"
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+               f"Python {platform.python_version()}, numpy {np.__version__}, "
+               f"torch {torch.__version__}")
+    body = [
+        "# Benchmarks\n",
+        "Regenerate with `python benchmarks/run.py` (or one section: "
+        "`python benchmarks/run.py ntk`). Times are seconds (memory rows: GB); "
+        "ratio = reference / ours, so > 1 means skfourier is faster.\n",
+        f"Last run: {datetime.date.today()} on {machine}.\n",
+    ]
+    body += [blocks[name] for name in BENCHMARKS if name in blocks]
+    path.write_text("\n".join(body))
+
+
+def _split_sections(text):
+    blocks, current = {}, None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            current = line[3:].split(":")[0].strip()
+            blocks[current] = ""
+        if current:
+            blocks[current] += line
+    return blocks
+
+
+if __name__ == "__main__":
+    main()
