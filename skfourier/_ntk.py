@@ -2,18 +2,27 @@
 
 
 import numpy as np
-from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from ._solvers import (SpectralSolution, check_kernel_memory, cholesky_coefficients)
 from ._solvers.dense import flow_scale
+from ._solvers.iterative import KrylovSolution
+from ._solvers.matfree import BlockedKernel
+from ._solvers.structured import Grid, ToeplitzKernel, fine_lattice, predict_on_lattice
 from ._validation import check_number, check_option
-from .kernels import KINDS, ntk_kernel
+from .kernels import KINDS, ntk_kernel, stationary_ntk
 
-SOLVERS = ("auto", "eigh", "cholesky")
+SOLVERS = ("auto", "eigh", "cholesky", "fft", "cg")
+ITERATIVE = ("fft", "cg")
 # Text appended to the memory error: where to go when the dense path does not fit.
-_SCALABLE_HINT = ""
+_SCALABLE_HINT = (", use solver='fft' (grid data with a Fourier-feature encoder=) or "
+                  "solver='cg' (matrix-free)")
+# "auto" takes the FFT solver for stationary grid data from this many training samples on.
+_FFT_FROM = 4096
+# A lattice prediction may use a fine grid this many times larger than train + test.
+_MAX_FINE_FACTOR = 64
 # Bytes of test-by-train kernel a prediction block may hold.
 _PREDICT_BLOCK_BYTES = 1 << 28
 
@@ -52,13 +61,26 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         memory = check_memory(getattr(self, "memory", None))
         return memory.cache(_spectral_decomposition)(X, **self._kernel_params())
 
+    def _features(self, X):
+        encoder = getattr(self, "encoder_", None)
+        return X if encoder is None else encoder.transform(X).astype(np.float64)
+
     def _test_kernel_blocks(self, X):
         """Yield (rows, K(X[rows], X_fit_)) in blocks of bounded memory."""
         n = self.X_fit_.shape[0]
+        F_fit = self._features(self.X_fit_)
         rows = max(1, _PREDICT_BLOCK_BYTES // (8 * max(n, 1)))
         for start in range(0, X.shape[0], rows):
             sl = slice(start, start + rows)
-            yield sl, ntk_kernel(X[sl], self.X_fit_, **self._kernel_params())
+            yield sl, ntk_kernel(self._features(X[sl]), F_fit, **self._kernel_params())
+
+    def _predict_with(self, X, coefs):
+        """Predictions ``K(X, X_fit_) coef`` for several coefficient arrays at once."""
+        out = [np.empty((X.shape[0], self.n_outputs_)) for _ in coefs]
+        for rows, Kx in self._test_kernel_blocks(X):
+            for o, coef in zip(out, coefs):
+                o[rows] = Kx @ coef
+        return out
 
     def _validate_predict_data(self, X):
         check_is_fitted(self)
@@ -78,10 +100,7 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
             Same number of dimensions as the training ``y``.
         """
         X = self._validate_predict_data(X)
-        out = np.empty((X.shape[0], self.n_outputs_))
-        for rows, Kx in self._test_kernel_blocks(X):
-            out[rows] = Kx @ self.dual_coef_
-        return self._shape_output(out)
+        return self._shape_output(self._predict_with(X, [self.dual_coef_])[0])
 
     def _shape_output(self, Y):
         return Y.ravel() if self._y_ndim == 1 else Y
@@ -196,7 +215,7 @@ class NTKRegressor(_NTKBase):
 
     def __init__(self, depth=3, kernel="ntk", weight_std=1.0, bias_std=0.0, t=None,
                  learning_rate=1.0, alpha=0.0, solver="auto", max_kernel_memory=None,
-                 memory=None):
+                 memory=None, encoder=None, tol=1e-8, max_iter=1000):
         self.depth = depth
         self.kernel = kernel
         self.weight_std = weight_std
@@ -207,9 +226,14 @@ class NTKRegressor(_NTKBase):
         self.solver = solver
         self.max_kernel_memory = max_kernel_memory
         self.memory = memory
+        self.encoder = encoder
+        self.tol = tol
+        self.max_iter = max_iter
 
     def _check_params(self):
         self._check_kernel_params()
+        check_number(self.tol, "tol", low=0, low_inclusive=False)
+        check_number(self.max_iter, "max_iter", low=1, integer=True)
         check_number(self.t, "t", low=0, allow_none=True, allow_inf=True)
         check_number(self.alpha, "alpha", low=0)
         check_option(self.solver, "solver", SOLVERS)
@@ -247,12 +271,22 @@ class NTKRegressor(_NTKBase):
         self.X_fit_ = X
         self._Y = Y  # kept for predict_trajectory / training_curve
         self._spectrum = spectrum
-        use_cholesky = spectrum is None and (self.solver == "cholesky" or (
-            self.solver == "auto" and self._converged and self.memory is None))
+        self.encoder_ = None if self.encoder is None else clone(self.encoder).fit(X)
+        self._grid = None
+        solver = self._resolve_solver(X)
+        if solver in ITERATIVE:
+            self.solver_ = solver
+            krylov = self._krylov_solution()
+            self.dual_coef_ = self._from_operator_order(
+                krylov.coefficients([self._flow_scale(self.t)])[0])
+            self.n_iter_ = sum(krylov.n_iter.values())
+            self.residual_ = max(krylov.residual.values())
+            return self
+        F = self._features(X)
         coef = None
-        if use_cholesky:
+        if solver == "cholesky":
             check_kernel_memory(X.shape[0], "cholesky", self.max_kernel_memory, _SCALABLE_HINT)
-            K = ntk_kernel(X, **self._kernel_params())
+            K = ntk_kernel(F, **self._kernel_params())
             coef = cholesky_coefficients(K, Y, self.alpha)
             del K
             if coef is None and self.solver == "cholesky":
@@ -262,7 +296,7 @@ class NTKRegressor(_NTKBase):
                     "treat null directions exactly, or a positive alpha.")
         if coef is None:
             if self._spectrum is None:
-                self._spectrum = self._decompose(X)
+                self._spectrum = self._decompose(F)
             self.eigenvalues_ = self._spectrum.eigenvalues
             QtY = self._spectrum.project(Y)
             coef = self._spectrum.coefficients(QtY, self.alpha, self._flow_scale(self.t))
@@ -270,14 +304,90 @@ class NTKRegressor(_NTKBase):
         else:
             self.solver_ = "cholesky"
         self.dual_coef_ = coef
+        self.n_iter_, self.residual_ = 0, None  # a direct solve
         return self
+
+    def _stationary_encoder(self):
+        encoder = self.encoder_
+        return encoder is not None and getattr(encoder, "is_stationary", False)
+
+    def _resolve_solver(self, X):
+        """The solver to run: the requested one, or the choice of "auto"."""
+        if self.solver == "fft":
+            if not self._stationary_encoder():
+                raise ValueError(
+                    "solver='fft' needs a stationary Fourier feature map inside the model: "
+                    "pass encoder=FourierFeatureTransformer(...) with a 'basic', 'positional', "
+                    "'gaussian', 'uniform' or 'transformer' encoding and include_input=False, "
+                    f"and fit on pixel coordinates (got encoder={self.encoder!r}).")
+            try:
+                self._grid = Grid(X, "the training coordinates")
+            except ValueError as exc:
+                raise ValueError(f"solver='fft' needs grid data: {exc}") from None
+            return "fft"
+        if self.solver in ("cg", "eigh", "cholesky"):
+            return self.solver
+        if (X.shape[0] >= _FFT_FROM and self._stationary_encoder()
+                and self.memory is None and self._spectrum is None):
+            try:
+                self._grid = Grid(X)
+                return "fft"
+            except ValueError:
+                pass
+        if self._spectrum is None and self._converged and self.memory is None:
+            return "cholesky"
+        return "eigh"
+
+    def _krylov_solution(self):
+        """The Krylov machinery on the training operator (rebuilt on demand, never pickled)."""
+        if self.solver_ == "fft":
+            grid = self._grid
+            shape = grid.shape[::-1]
+            operator = ToeplitzKernel(self._lag_kernel(grid.spacing, shape), shape, self.alpha)
+            Y = grid.to_array(self._Y).reshape(grid.size, -1)
+            return KrylovSolution(operator.matvec, operator.precondition, Y, self.tol,
+                                  self.max_iter)
+        operator = BlockedKernel(self._features(self.X_fit_), self._kernel_params(), self.alpha)
+        return KrylovSolution(operator.matvec, None, self._Y, self.tol, self.max_iter)
+
+    def _from_operator_order(self, coef):
+        if self.solver_ == "fft":
+            return self._grid.from_array(coef.reshape(self._grid.shape[::-1] + coef.shape[1:]))
+        return coef
+
+    def _lag_kernel(self, spacing, n_lags):
+        """The stationary kernel on lags ``l * spacing`` (coordinate order), |l| < n_lags.
+
+        ``n_lags`` is in array order (reversed coordinates); so is the result.
+        The inner products ``gamma(0) . gamma(lag)`` separate per frequency into
+        exponential sums: a small complex matrix product, not n x m work.
+        """
+        enc = self.encoder_
+        B = enc.B_.astype(np.float64)
+        a2 = enc.amplitudes_.astype(np.float64) ** 2
+        d = B.shape[1]
+        factors = []
+        for axis, m in enumerate(n_lags):
+            col = d - 1 - axis
+            offsets = np.arange(-(m - 1), m) * spacing[col]
+            factors.append(np.exp(2j * np.pi * np.outer(offsets, B[:, col])))
+        prod = factors[0] * a2
+        for f in factors[1:-1]:
+            prod = (prod[:, None, :] * f[None, :, :]).reshape(-1, B.shape[0])
+        h = (prod @ factors[-1].T).real if len(factors) > 1 else prod.sum(1).real
+        h = h.reshape(tuple(2 * m - 1 for m in n_lags))
+        n_out = 2 * B.shape[0]
+        inner = h / n_out
+        norm_sq = a2.sum() / n_out
+        inner[tuple(m - 1 for m in n_lags)] = norm_sq  # lag 0 exactly
+        return stationary_ntk(inner, norm_sq, **self._kernel_params())
 
     def _flow_scale(self, t):
         return flow_scale(self.learning_rate, t, self._n_entries)
 
     def _get_spectrum(self):
         if self._spectrum is None:  # fitted by Cholesky: decompose once, on demand
-            self._spectrum = self._decompose(self.X_fit_)
+            self._spectrum = self._decompose(self._features(self.X_fit_))
             self.eigenvalues_ = self._spectrum.eigenvalues
         return self._spectrum
 
@@ -290,8 +400,32 @@ class NTKRegressor(_NTKBase):
             check_number(t, "each time", low=0, allow_none=True, allow_inf=True)
         return times
 
+    def _predict_with(self, X, coefs):
+        """Predictions for several coefficient arrays; by FFT when X lies on a grid refinement."""
+        if getattr(self, "solver_", None) == "fft":
+            fine = fine_lattice(self._grid, X)
+            if fine is not None:
+                r, index = fine
+                extent = index.max(0) - np.minimum(index.min(0), 0) + 1
+                budget = _MAX_FINE_FACTOR * (self._grid.size + X.shape[0])
+                if np.prod(np.maximum(extent, (np.array(self._grid.shape) - 1) * r + 1)) <= budget:
+                    spacing = self._grid.spacing / r
+                    return [predict_on_lattice(
+                        self._grid.to_array(coef), r, index,
+                        lambda n_lags: self._lag_kernel(spacing, n_lags)) for coef in coefs]
+        return super()._predict_with(X, coefs)
+
+    def _expected_failed_checks(self):
+        if self.solver in ITERATIVE:
+            return {}
+        return {"check_non_transformer_estimators_n_iter":
+                "the direct solvers (eigh, cholesky) run no iterations: n_iter_ is 0"}
+
     def predict_trajectory(self, X, times):
         """Predictions at several training times from one decomposition, without refitting.
+
+        Dense solvers reuse one eigendecomposition; the iterative solvers one
+        Krylov basis (Lanczos) for all finite times.
 
         Parameters
         ----------
@@ -305,14 +439,20 @@ class NTKRegressor(_NTKBase):
         """
         X = self._validate_predict_data(X)
         times = self._check_times(times)
-        spec = self._get_spectrum()
-        QtY = spec.project(self._Y)
-        filters = [spec.flow_filter(self.alpha, self._flow_scale(t)) for t in times]
-        out = np.empty((len(times), X.shape[0], self.n_outputs_))
-        for rows, Kx in self._test_kernel_blocks(X):
-            KQ = Kx @ spec.eigenvectors
-            for i, phi in enumerate(filters):
-                out[i, rows] = KQ @ (phi[:, None] * QtY)
+        scales = [self._flow_scale(t) for t in times]
+        if self.solver_ in ITERATIVE:
+            coefs = [self._from_operator_order(c)
+                     for c in self._krylov_solution().coefficients(scales)]
+            out = np.stack(self._predict_with(X, coefs))
+        else:
+            spec = self._get_spectrum()
+            QtY = spec.project(self._Y)
+            filters = [spec.flow_filter(self.alpha, c) for c in scales]
+            out = np.empty((len(times), X.shape[0], self.n_outputs_))
+            for rows, Kx in self._test_kernel_blocks(X):
+                KQ = Kx @ spec.eigenvectors
+                for i, phi in enumerate(filters):
+                    out[i, rows] = KQ @ (phi[:, None] * QtY)
         return out[..., 0] if self._y_ndim == 1 else out
 
     def training_curve(self, times):
@@ -320,7 +460,9 @@ class NTKRegressor(_NTKBase):
 
         The mean over all entries of ``(f_train(t) - y)^2`` with the training
         residual ``f_train(t) - y = -exp(-learning_rate K t / N) y`` (``K``
-        including ``alpha``), as neural-tangents' ``fx_train``.
+        including ``alpha``), as neural-tangents' ``fx_train``. Exact from the
+        eigendecomposition for the dense solvers, by Lanczos quadrature for the
+        iterative ones.
 
         Parameters
         ----------
@@ -332,10 +474,12 @@ class NTKRegressor(_NTKBase):
         """
         check_is_fitted(self)
         times = self._check_times(times)
+        scales = [self._flow_scale(t) for t in times]
+        if self.solver_ in ITERATIVE:
+            return self._krylov_solution().training_mse(scales)
         spec = self._get_spectrum()
         QtY = spec.project(self._Y)
-        return np.array([spec.training_mse(QtY, self.alpha, self._flow_scale(t))
-                         for t in times])
+        return np.array([spec.training_mse(QtY, self.alpha, c) for c in scales])
 
 
 class NTKRegressorCV(_NTKBase):

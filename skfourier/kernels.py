@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_array
 
 from ._validation import check_number, check_option
 
-__all__ = ["ntk_kernel", "ntk_diagonal", "NeuralTangentKernel"]
+__all__ = ["ntk_kernel", "ntk_diagonal", "stationary_ntk", "NeuralTangentKernel"]
 
 KINDS = ("ntk", "nngp")
 # Bytes of one block of kernel rows; the recursion holds about four such blocks.
@@ -182,6 +182,52 @@ def ntk_diagonal(X, *, depth=3, weight_std=1.0, bias_std=0.0, kind="ntk"):
     tx = _as_tensor(X, "X")
     q = (tx * tx).sum(1) / tx.shape[1]
     return _diag(q, depth, float(weight_std) ** 2, float(bias_std) ** 2, kind).numpy()
+
+
+def stationary_ntk(inner, norm_sq, *, depth=3, weight_std=1.0, bias_std=0.0, kind="ntk"):
+    """The kernel of inputs with a constant squared norm, from their inner products.
+
+    For a map with ``x . x / d = norm_sq`` for every input (Fourier features:
+    ``sum_j a_j^2 / d``), the NTK depends on ``x . y / d`` alone; this evaluates
+    it on an array of such inner products (e.g. on all lags of a grid).
+
+    Parameters
+    ----------
+    inner : array-like
+        Values of ``x . y / d``.
+    norm_sq : float
+        ``x . x / d``, common to all inputs.
+    depth, weight_std, bias_std, kind
+        As in :func:`ntk_kernel`.
+
+    Returns
+    -------
+    K : ndarray of the shape of ``inner``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfourier.kernels import ntk_kernel, stationary_ntk
+    >>> X = np.array([[1.0, 0.0], [0.6, 0.8]])
+    >>> np.allclose(stationary_ntk(X @ X.T / 2, 0.5, depth=2), ntk_kernel(X, depth=2))
+    True
+    """
+    _check_params(depth, weight_std, bias_std, kind)
+    inner = np.asarray(inner, dtype=np.float64)
+    w2, b2 = float(weight_std) ** 2, float(bias_std) ** 2
+    flat = torch.from_numpy(inner.reshape(1, -1).copy())
+    var = w2 * float(norm_sq) + b2
+    nngp = flat.mul_(w2).add_(b2)
+    ntk = nngp.clone() if kind == "ntk" else None
+    var_x = torch.full((1,), var, dtype=torch.float64)
+    var_y = torch.full((flat.shape[1],), var, dtype=torch.float64)
+    nngp, ntk = _relu_layers(nngp, ntk, var_x, var_y, depth, w2, b2, unit=False)
+    out = (ntk if kind == "ntk" else nngp).numpy().reshape(inner.shape)
+    # where the inner product equals the norm (zero lag) the value is the exact diagonal
+    exact = float(_diag(torch.tensor([float(norm_sq)], dtype=torch.float64), depth, w2, b2,
+                        kind)[0])
+    out[inner == norm_sq] = exact
+    return out
 
 
 class NeuralTangentKernel(Kernel):

@@ -46,6 +46,14 @@ def flow_scale(learning_rate, t, n_entries):
     return learning_rate * t / n_entries
 
 
+def flow_phi(mu, c):
+    """``(1 - exp(-c mu)) / mu`` for finite ``c``, stable as ``c mu -> 0`` (limit ``c``)."""
+    cm = c * mu
+    small = cm < 1e-12
+    # -expm1(-x) / x -> 1 as x -> 0: the flow has moved by c in a null direction
+    return c * np.where(small, 1.0, -np.expm1(-cm) / np.where(small, 1.0, cm))
+
+
 def cholesky_coefficients(K, Y, alpha):
     """Solve ``(K + alpha I) A = Y`` by Cholesky; ``None`` when K + alpha I is not positive definite.
 
@@ -110,10 +118,7 @@ class SpectralSolution:
         if np.isinf(c):
             keep = mu > _null_tolerance(mu)
             return np.where(keep, 1.0 / np.where(keep, mu, 1.0), 0.0)
-        cm = c * mu
-        small = cm < 1e-12
-        # -expm1(-x) / x -> 1 as x -> 0: the flow has moved by c in a null direction
-        return c * np.where(small, 1.0, -np.expm1(-cm) / np.where(small, 1.0, cm))
+        return flow_phi(mu, c)
 
     def project(self, Y):
         """Coordinates of the targets in the eigenbasis, ``Q^T Y``."""

@@ -1,0 +1,144 @@
+"""Krylov methods on a kernel operator: batched (preconditioned) CG and Lanczos for phi(K) y.
+
+Both run one independent recurrence per target column (RGB channels) with
+vectorised per-column scalars, so an operator applies to all channels at once.
+"""
+
+import numpy as np
+from scipy.linalg import eigh_tridiagonal
+
+
+def conjugate_gradient(matvec, B, *, tol, max_iter, precond=None, X0=None):
+    """Solve ``A X = B`` column by column; return (X, iterations, relative residuals)."""
+    X = np.zeros_like(B) if X0 is None else X0.copy()
+    R = B - matvec(X) if X0 is not None else B.copy()
+    bnorm = np.linalg.norm(B, axis=0)
+    bnorm[bnorm == 0] = 1.0
+    res = np.linalg.norm(R, axis=0) / bnorm
+    Z = precond(R) if precond is not None else R
+    P = Z.copy()
+    rz = np.einsum("ij,ij->j", R, Z)
+    it = 0
+    while it < max_iter and np.any(res >= tol):
+        it += 1
+        AP = matvec(P)
+        pap = np.einsum("ij,ij->j", P, AP)
+        active = (res >= tol) & (pap > 0)
+        alpha = np.where(active, rz / np.where(active, pap, 1.0), 0.0)
+        X += alpha * P
+        R -= alpha * AP
+        res = np.linalg.norm(R, axis=0) / bnorm
+        Z = precond(R) if precond is not None else R
+        rz_new = np.einsum("ij,ij->j", R, Z)
+        beta = np.where(active, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
+        rz = rz_new
+        P = Z + beta * P
+    return X, it, res
+
+
+def solve(matvec, B, *, tol, max_iter, precond=None, plain_first=30):
+    """CG that starts unpreconditioned and switches to ``precond`` if that is slow.
+
+    Plain CG wins when the kernel is narrow for the grid spacing (large scales:
+    well conditioned); the circulant preconditioner wins when it is wide.
+    Progress made by the plain phase is kept as the starting point.
+    """
+    if precond is None:
+        return conjugate_gradient(matvec, B, tol=tol, max_iter=max_iter)
+    X, it, res = conjugate_gradient(matvec, B, tol=tol, max_iter=min(plain_first, max_iter))
+    if np.all(res < tol) or it >= max_iter:
+        return X, it, res
+    X, it2, res = conjugate_gradient(matvec, B, tol=tol, max_iter=max_iter - it,
+                                     precond=precond, X0=X)
+    return X, it + it2, res
+
+
+class Lanczos:
+    """Lanczos tridiagonalisation of a symmetric operator from the columns of ``B``.
+
+    :meth:`run` extends the recurrence, without storing the basis, until the
+    requested ``f(T_k) e1`` stop changing; :meth:`combine` replays the same
+    deterministic recurrence to form ``V_k f(T_k) e1`` in O(n) memory, for any
+    number of functions at once (the times of a trajectory). No
+    reorthogonalisation: for functions of the operator it costs time without
+    a visible gain in accuracy.
+    """
+
+    def __init__(self, matvec, B):
+        self.matvec = matvec
+        self.B = B
+        self.norms = np.linalg.norm(B, axis=0)
+        self._alphas, self._betas = [], []
+
+    def _basis(self):
+        """Yield V_0, V_1, ...; before V_j is yielded, alpha_j and beta_j are recorded."""
+        V_prev = np.zeros_like(self.B)
+        V = self.B / np.where(self.norms > 0, self.norms, 1.0)
+        beta_prev = np.zeros(self.B.shape[1])
+        self._alphas, self._betas = [], []
+        while True:
+            W = self.matvec(V) - beta_prev * V_prev
+            alpha = np.einsum("ij,ij->j", V, W)
+            W -= alpha * V
+            beta = np.linalg.norm(W, axis=0)
+            self._alphas.append(alpha)
+            self._betas.append(beta)
+            yield V
+            V_prev, V = V, W / np.where(beta > 0, beta, 1.0)
+            beta_prev = beta
+
+    def coefficients(self, funcs, k):
+        """``||b|| f(T_k) e1`` per column for each function: list of (k, n_cols) arrays."""
+        alphas, betas = np.array(self._alphas[:k]), np.array(self._betas[:k])
+        out = [np.zeros((k, self.B.shape[1])) for _ in funcs]
+        for col in range(self.B.shape[1]):
+            if k == 1:
+                theta, S = alphas[:, col].copy(), np.ones((1, 1))
+            else:
+                theta, S = eigh_tridiagonal(alphas[:, col], betas[:k - 1, col])
+            for f, arr in zip(funcs, out):
+                arr[:, col] = self.norms[col] * (S @ (f(theta) * S[0]))
+        return out
+
+    def run(self, funcs, *, tol, max_iter, check_every=5):
+        """Extend the recurrence until every ``f(T_k) e1`` changes by less than ``tol``.
+
+        Returns (k, the relative change at the last check); 0 when the Krylov
+        space became invariant (exact).
+        """
+        max_iter = max(1, min(max_iter, self.B.shape[0]))
+        basis = self._basis()
+        previous, change = None, np.inf
+        for k in range(1, max_iter + 1):
+            next(basis)
+            if k % check_every and k < max_iter:
+                continue
+            exhausted = bool(np.all(self._betas[k - 1] <= 1e-13 * np.maximum(
+                np.abs(self._alphas[k - 1]), 1e-300)))
+            current = self.coefficients(funcs, k)
+            if previous is not None:
+                change = max(_relative_change(c, p) for c, p in zip(current, previous))
+            if exhausted:
+                return k, 0.0
+            if change < tol:
+                return k, change
+            previous = current
+        return max_iter, change
+
+    def combine(self, coefs):
+        """``V_k c`` for each coefficient array from :meth:`coefficients`."""
+        k = coefs[0].shape[0]
+        out = [np.zeros_like(self.B) for _ in coefs]
+        basis = self._basis()
+        for j in range(k):
+            V = next(basis)
+            for c, acc in zip(coefs, out):
+                acc += c[j] * V
+        return out
+
+
+def _relative_change(current, previous):
+    """Change between coefficient vectors of lengths k and k' < k (zero-padded)."""
+    padded = np.zeros_like(current)
+    padded[:previous.shape[0]] = previous
+    return float(np.linalg.norm(current - padded) / max(np.linalg.norm(current), 1e-300))

@@ -1,0 +1,183 @@
+"""Stationary kernels on regular grids: FFT matvecs, a circulant preconditioner, grid prediction.
+
+With Fourier features the composed NTK is stationary, ``K(x, x') = kappa(x - x')``,
+so on a regular grid the kernel matrix is multilevel Toeplitz. It is never
+formed: its generator (``kappa`` on all lags) is embedded in a circulant of
+twice the grid size per axis, where a matvec is a pointwise product of FFTs.
+"""
+
+import numpy as np
+import scipy.fft
+
+from .._grid import lattice_indices
+
+
+class Grid:
+    """A regular grid recovered from coordinates: origin, spacing, shape and sample order.
+
+    ``order`` sorts the samples into C order of ``shape`` (last coordinate
+    column slowest... see ``axes``); ``shape`` lists points per coordinate column.
+    """
+
+    def __init__(self, X, what="X"):
+        index, shape = lattice_indices(X, what)
+        self.shape = shape                      # points per coordinate column
+        self.origin = X.min(axis=0)
+        self.spacing = np.array([
+            (X[:, k].max() - X[:, k].min()) / (n - 1) if n > 1 else 1.0
+            for k, n in enumerate(shape)])
+        # C order with the first coordinate column varying fastest, as image_to_regression
+        self.flat = np.ravel_multi_index(index.T[::-1], shape[::-1])
+        self.order = np.argsort(self.flat)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    def to_array(self, V):
+        """Samples (n, k) in the caller's order -> array of shape ``shape[::-1] + (k,)``."""
+        out = np.empty_like(V)
+        out[self.flat] = V
+        return out.reshape(self.shape[::-1] + V.shape[1:])
+
+    def from_array(self, A):
+        """Inverse of :meth:`to_array`."""
+        flat = A.reshape(self.size, *A.shape[len(self.shape):])
+        return flat[self.flat]
+
+
+def lag_generator(profile, spacing, n_lags):
+    """``kappa`` on all lags ``l * spacing`` with ``|l_k| < n_lags[k]``, axis order reversed.
+
+    ``profile(delta_axes)`` receives one 1-D array of lag offsets per
+    coordinate column and returns the kernel on their Cartesian product in
+    ``(last column, ..., first column)`` order.
+    """
+    offsets = [np.arange(-(m - 1), m) * h for m, h in zip(n_lags, spacing)]
+    return profile(offsets)
+
+
+def _embed(generator, shape):
+    """Circulant embedding (2N per axis) of a centred lag generator (2N - 1 per axis)."""
+    out = generator
+    for axis, n in enumerate(shape):
+        pos = np.take(out, np.arange(n - 1, 2 * n - 1), axis=axis)      # lags 0 .. N-1
+        neg = np.take(out, np.arange(0, n - 1), axis=axis)               # lags -(N-1) .. -1
+        pad_shape = list(out.shape)
+        pad_shape[axis] = 1
+        out = np.concatenate([pos, np.zeros(pad_shape), neg], axis=axis)
+    return out
+
+
+def _chan(generator, shape):
+    """T. Chan's optimal circulant approximation (one level per axis) of the Toeplitz kernel."""
+    out = generator
+    for axis, n in enumerate(shape):
+        i = np.arange(n).reshape([-1 if a == axis else 1 for a in range(out.ndim)])
+        pos = np.take(out, np.arange(n - 1, 2 * n - 1), axis=axis)      # t(i)
+        neg = np.take(out, np.arange(-1, n - 1), axis=axis)              # t(i - N), i >= 1
+        out = ((n - i) * pos + i * neg) / n
+    return out
+
+
+class ToeplitzKernel:
+    """The kernel matrix of a stationary kernel on a regular grid, plus ``alpha I``.
+
+    Parameters
+    ----------
+    generator : ndarray of shape ``tuple(2 N - 1 for N in shape)``
+        Kernel values on all lags, centred (index ``N - 1`` is lag 0).
+    shape : tuple of int
+        Grid shape in array (C) order.
+    alpha : float
+        Ridge added to the diagonal.
+    """
+
+    def __init__(self, generator, shape, alpha):
+        self.shape = tuple(shape)
+        self.alpha = alpha
+        self.axes = tuple(range(len(shape)))
+        self.fft_shape = tuple(2 * n for n in shape)
+        self.spectrum = scipy.fft.rfftn(_embed(generator, shape), s=self.fft_shape,
+                                        axes=self.axes, workers=-1)
+        chan = scipy.fft.fftn(_chan(generator, shape), axes=self.axes, workers=-1).real
+        # the circulant approximant can have tiny or negative eigenvalues: floor them
+        floor = 1e-6 * np.abs(chan).max()
+        self.chan = np.maximum(chan, floor) + alpha
+        self.n = int(np.prod(shape))
+
+    def matvec(self, V):
+        """``(K + alpha I) V`` for V of shape (n, k), samples in C order of ``shape``."""
+        k = V.shape[1]
+        A = V.reshape(self.shape + (k,))
+        F = scipy.fft.rfftn(A, s=self.fft_shape, axes=self.axes, workers=-1)
+        F *= self.spectrum[..., None]
+        out = scipy.fft.irfftn(F, s=self.fft_shape, axes=self.axes, workers=-1)
+        out = out[tuple(slice(0, n) for n in self.shape)].reshape(self.n, k)
+        if self.alpha:
+            out += self.alpha * V
+        return out
+
+    def precondition(self, R):
+        """Apply the inverse of T. Chan's circulant preconditioner."""
+        k = R.shape[1]
+        F = scipy.fft.fftn(R.reshape(self.shape + (k,)), axes=self.axes, workers=-1)
+        F /= self.chan[..., None]
+        return scipy.fft.ifftn(F, axes=self.axes, workers=-1).real.reshape(self.n, k)
+
+
+def fine_lattice(train, X, max_refinement=64):
+    """Place the points ``X`` on a refinement of the training grid, if they lie on one.
+
+    Returns ``(r, index)`` with ``r`` the integer refinement per coordinate
+    column and ``index`` the integer position of each point on the fine grid
+    (spacing ``train.spacing / r``, origin ``train.origin``), or ``None`` when
+    some point is off every refinement up to ``max_refinement``.
+    """
+    refinements, positions = [], []
+    for k in range(X.shape[1]):
+        h = train.spacing[k]
+        offsets = (X[:, k] - train.origin[k]) / h
+        for r in range(1, max_refinement + 1):
+            scaled = offsets * r
+            rounded = np.rint(scaled)
+            if np.all(np.abs(scaled - rounded) < 1e-6):
+                refinements.append(r)
+                positions.append(rounded.astype(np.int64))
+                break
+        else:
+            return None
+    return np.array(refinements), np.column_stack(positions)
+
+
+def predict_on_lattice(coef_array, refinement, index, fine_profile):
+    """Predictions at fine-lattice points: one FFT convolution of zero-stuffed weights.
+
+    Parameters
+    ----------
+    coef_array : ndarray of shape ``grid_shape + (k,)`` (C order, axes reversed)
+        Dual coefficients on the training grid.
+    refinement : ndarray of int, per coordinate column
+    index : ndarray of int of shape (m, n_columns)
+        Fine-grid positions of the points, relative to the training origin.
+    fine_profile : callable
+        ``fine_profile(n_lags)`` -> generator on the fine lags (see ``lag_generator``),
+        ``n_lags`` per array axis.
+    """
+    r = refinement[::-1]                     # array axis order
+    pos = index[:, ::-1]
+    grid_shape = coef_array.shape[:-1]
+    low = np.minimum(pos.min(axis=0), 0)
+    high = np.maximum(pos.max(axis=0), (np.array(grid_shape) - 1) * r)
+    extent = high - low + 1                  # fine points covering weights and targets
+    stuffed = np.zeros(tuple(extent) + coef_array.shape[-1:])
+    sl = tuple(slice(-lo, -lo + (n - 1) * ri + 1, ri) for lo, n, ri in zip(low, grid_shape, r))
+    stuffed[sl] = coef_array
+    generator = fine_profile(tuple(extent))   # lags |l| < extent on the fine grid
+    axes = tuple(range(len(extent)))
+    fft_shape = tuple(2 * e for e in extent)
+    spec = scipy.fft.rfftn(_embed(generator, tuple(extent)), s=fft_shape, axes=axes, workers=-1)
+    F = scipy.fft.rfftn(stuffed, s=fft_shape, axes=axes, workers=-1) * spec[..., None]
+    full = scipy.fft.irfftn(F, s=fft_shape, axes=axes, workers=-1)
+    take = tuple((pos - low).T)
+    return full[take]
