@@ -1,0 +1,205 @@
+"""The scalable solvers (FFT-structured, matrix-free CG) against the dense ones."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+
+from skfourier import FourierFeatureTransformer, NTKRegressor
+from skfourier._solvers.krylov import Lanczos, solve
+from skfourier._solvers.structured import ToeplitzKernel
+from skfourier.datasets import (image_to_regression, load_sample_image, make_video,
+                                video_to_regression)
+from skfourier.kernels import ntk_kernel, stationary_ntk
+from skfourier.metrics import psnr_scorer
+from skfourier.model_selection import FrameHoldoutSplit, PixelGridSplit
+
+KERNEL = dict(depth=3, weight_std=np.sqrt(2), alpha=1e-6)
+
+
+def _rel(a, b):
+    return np.abs(a - b).max() / np.abs(b).max()
+
+
+@pytest.fixture(scope="module", params=[32, 64], ids=["32x32", "64x64"])
+def lattice(request):
+    """Even-pixel training lattice of a (2 side) image: its coordinates, RGB and the test lattice."""
+    side = request.param
+    X, y = image_to_regression(load_sample_image("china", size=2 * side))
+    train, test = next(PixelGridSplit().split(X))
+    return X, y, train, test
+
+
+TIMES = [None, 10.0, 300.0, 1e4]
+
+
+@pytest.fixture(scope="module")
+def dense_reference(lattice):
+    """One eigendecomposition per lattice: dense predictions at every time, both lattices."""
+    X, y, train, test = lattice
+    enc = FourierFeatureTransformer(scale=X.shape[0] ** 0.5 / 25, random_state=0)
+    dense = NTKRegressor(**KERNEL, solver="eigh", encoder=enc).fit(X[train], y[train])
+    return enc, {name: dense.predict_trajectory(X[idx], TIMES)
+                 for name, idx in (("test", test), ("train", train))}
+
+
+@pytest.mark.parametrize("t", TIMES)
+@pytest.mark.parametrize("rgb", [True, False])
+def test_fft_matches_dense(lattice, dense_reference, t, rgb):
+    X, y, train, test = lattice
+    enc, reference = dense_reference
+    # the prediction is linear in y: one channel of the RGB reference is the 1-D reference
+    # at the same flow scale c = t / N, i.e. a third of the time (N = y.size)
+    channel = slice(None) if rgb else 1
+    target = y[train][:, channel]
+    t_run = t if rgb or t is None else t / 3
+    fft = NTKRegressor(**KERNEL, t=t_run, solver="fft", encoder=enc, tol=1e-11).fit(
+        X[train], target)
+    assert fft.solver_ == "fft" and fft.n_iter_ > 0 and fft.residual_ < 1e-10
+    i = TIMES.index(t)
+    for name, idx in (("test", test), ("train", train)):  # shifted and training lattices
+        pred = fft.predict(X[idx])
+        assert pred.shape == y[idx][:, channel].shape
+        assert _rel(pred, reference[name][i][:, channel]) < 1e-6
+
+
+def test_fft_predicts_full_grid_refinements_and_scattered_points(lattice, rng):
+    X, y, train, test = lattice
+    enc = FourierFeatureTransformer(scale=2.0, random_state=0)
+    dense = NTKRegressor(**KERNEL, solver="cholesky", encoder=enc).fit(X[train], y[train])
+    fft = NTKRegressor(**KERNEL, solver="fft", encoder=enc, tol=1e-11).fit(X[train], y[train])
+    side = int(round(np.sqrt(len(X))))
+    super_res = image_to_regression(np.zeros((3 * side, 3 * side)))[0]  # 3 x finer (x 6 train)
+    scattered = rng.uniform(size=(40, 2))
+    for points in (X, super_res[::7], scattered):
+        assert _rel(fft.predict(points), dense.predict(points)) < 1e-6
+
+
+def test_fft_trajectory_and_training_curve_match_dense():
+    X, y = image_to_regression(load_sample_image("china", size=64))
+    train, test = next(PixelGridSplit().split(X))
+    enc = FourierFeatureTransformer(scale=1.5, random_state=0)
+    times = [1.0, 30.0, 1e3, None]
+    dense = NTKRegressor(**KERNEL, solver="eigh", encoder=enc).fit(X[train], y[train])
+    fft = NTKRegressor(**KERNEL, solver="fft", encoder=enc, tol=1e-11).fit(X[train], y[train])
+    for a, b in zip(fft.predict_trajectory(X[test], times),
+                    dense.predict_trajectory(X[test], times)):
+        assert _rel(a, b) < 1e-6
+    assert_allclose(fft.training_curve(times[:-1]), dense.training_curve(times[:-1]),
+                    rtol=1e-6)
+
+
+def test_fft_on_video_grid():
+    X, y = video_to_regression(make_video(n_frames=16, size=8))
+    train, test = next(FrameHoldoutSplit(keep_every=5).split(X))
+    enc = FourierFeatureTransformer(scale=2.0, random_state=0)
+    for t in (None, 50.0):
+        dense = NTKRegressor(**KERNEL, t=t, solver="eigh", encoder=enc).fit(X[train], y[train])
+        fft = NTKRegressor(**KERNEL, t=t, solver="fft", encoder=enc, tol=1e-11).fit(
+            X[train], y[train])
+        assert _rel(fft.predict(X[test]), dense.predict(X[test])) < 1e-6
+
+
+@pytest.mark.parametrize("t", [None, 100.0])
+def test_cg_matches_dense_on_scattered_data(rng, t):
+    X = rng.uniform(size=(300, 2))
+    y = np.column_stack([np.sin(6 * X[:, 0]), np.cos(4 * X[:, 1]), X.sum(1)])
+    enc = FourierFeatureTransformer(scale=3.0, random_state=0)
+    Xt = rng.uniform(size=(50, 2))
+    dense = NTKRegressor(**KERNEL, t=t, solver="eigh", encoder=enc).fit(X, y)
+    cg = NTKRegressor(**KERNEL, t=t, solver="cg", encoder=enc, tol=1e-11).fit(X, y)
+    assert cg.solver_ == "cg"
+    assert _rel(cg.predict(Xt), dense.predict(Xt)) < 1e-6
+    assert _rel(cg.predict_trajectory(Xt, [5.0])[0],
+                dense.predict_trajectory(Xt, [5.0])[0]) < 1e-6
+    # also without an encoder: the matrix-free path works on any features
+    F = enc.fit(X).transform(X)
+    plain = NTKRegressor(**KERNEL, t=t, solver="cg", tol=1e-11).fit(F, y)
+    assert _rel(plain.predict(enc.transform(Xt)), dense.predict(Xt)) < 1e-6
+
+
+def test_auto_picks_fft_for_large_grids():
+    X, y = image_to_regression(load_sample_image("china", size=128))
+    train, _ = next(PixelGridSplit().split(X))
+    model = NTKRegressor(encoder=FourierFeatureTransformer(scale=2.5, random_state=0))
+    assert model.fit(X[train], y[train]).solver_ == "fft"          # 4096 grid points
+    assert model.fit(X[train][:4000], y[train][:4000]).solver_ == "cholesky"
+    no_enc = NTKRegressor().fit(FourierFeatureTransformer(random_state=0).fit_transform(
+        X[train][:500]), y[train][:500])
+    assert no_enc.solver_ == "cholesky"
+
+
+def test_fft_errors_name_the_fix(rng):
+    X, y = image_to_regression(load_sample_image("china", size=16))
+    with pytest.raises(ValueError, match="encoder=FourierFeatureTransformer"):
+        NTKRegressor(solver="fft").fit(X, y)
+    for enc in (FourierFeatureTransformer(encoding="none"),
+                FourierFeatureTransformer(include_input=True)):
+        with pytest.raises(ValueError, match="stationary"):
+            NTKRegressor(solver="fft", encoder=enc).fit(X, y)
+    scattered = rng.uniform(size=(50, 2))
+    with pytest.raises(ValueError, match="grid data"):
+        NTKRegressor(solver="fft", encoder=FourierFeatureTransformer()).fit(scattered, y[:50])
+    with pytest.raises(ValueError, match="grid data"):
+        NTKRegressor(solver="fft", encoder=FourierFeatureTransformer()).fit(X[:-3], y[:-3])
+
+
+def test_non_convergence_warns_and_reports(lattice):
+    X, y, train, _ = lattice
+    model = NTKRegressor(**KERNEL, solver="fft", max_iter=2, tol=1e-12,
+                         encoder=FourierFeatureTransformer(scale=0.5, random_state=0))
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model.fit(X[train], y[train])
+    assert model.n_iter_ == 2 and model.residual_ > 1e-12
+    with pytest.warns(ConvergenceWarning, match="Lanczos"):
+        model.set_params(t=1e4).fit(X[train], y[train])
+
+
+def test_encoder_is_tunable_and_pickles(lattice, tmp_path):
+    X, y, train, test = lattice
+    model = NTKRegressor(**KERNEL, solver="fft", encoder=FourierFeatureTransformer(random_state=0))
+    search = GridSearchCV(model, {"encoder__scale": [0.5, 2.0], "t": [1e2, None]},
+                          cv=PixelGridSplit(), scoring=psnr_scorer).fit(X, y)
+    assert search.best_estimator_.encoder_.scale == search.best_params_["encoder__scale"]
+    fitted = search.best_estimator_
+    loaded = pickle.loads(pickle.dumps(fitted))
+    assert np.array_equal(loaded.predict(X[test]), fitted.predict(X[test]))
+    assert not hasattr(clone(fitted), "encoder_")
+
+
+def test_toeplitz_operator_is_the_kernel_matrix():
+    X, _ = image_to_regression(np.zeros((5, 7)))
+    enc = FourierFeatureTransformer(scale=2.0, n_frequencies=16, random_state=0).fit(X)
+    K = ntk_kernel(enc.transform(X), depth=2)
+    model = NTKRegressor(depth=2, encoder=enc, solver="fft").fit(X, np.zeros(len(X)))
+    op = ToeplitzKernel(model._lag_kernel(model._grid.spacing, (5, 7)), (5, 7), 0.0)
+    V = np.random.RandomState(0).normal(size=(35, 2))
+    assert_allclose(op.matvec(V), K @ V, rtol=1e-9, atol=1e-12)
+
+
+def test_stationary_ntk_equals_ntk_kernel(rng):
+    enc = FourierFeatureTransformer(scale=3.0, n_frequencies=32, random_state=0)
+    F = enc.fit_transform(rng.uniform(size=(20, 2)))
+    inner = F @ F.T / F.shape[1]
+    norm_sq = enc.amplitudes_.sum() / F.shape[1]
+    assert_allclose(stationary_ntk(inner, norm_sq, depth=3), ntk_kernel(F, depth=3), rtol=1e-7)
+
+
+def test_krylov_building_blocks(rng):
+    A = rng.normal(size=(60, 60))
+    A = A @ A.T / 60 + 0.1 * np.eye(60)
+    B = rng.normal(size=(60, 2))
+    X, it, res = solve(lambda V: A @ V, B, tol=1e-12, max_iter=500,
+                       precond=lambda R: R / np.diag(A)[:, None])
+    assert_allclose(X, np.linalg.solve(A, B), rtol=1e-8)
+    lam, Q = np.linalg.eigh(A)
+    lanczos = Lanczos(lambda V: A @ V, B)
+    f = np.exp
+    k, _ = lanczos.run([f], tol=1e-13, max_iter=60)
+    approx = lanczos.combine(lanczos.coefficients([f], k))[0]
+    assert_allclose(approx, Q @ (np.exp(lam)[:, None] * (Q.T @ B)), rtol=1e-9)
