@@ -30,14 +30,16 @@ class _Batches:
     happens; skorch's epoch becomes exactly one optimiser step.
     """
 
-    def __init__(self, X, y, batch_size):
+    def __init__(self, X, y, batch_size, seed):
         self.X, self.y, self.batch_size = X, y, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
 
     def __iter__(self):
         if self.batch_size is None or self.batch_size >= len(self.X):
             yield self.X, self.y
         else:
-            idx = torch.randperm(len(self.X), device=self.X.device)[:self.batch_size]
+            idx = torch.randperm(len(self.X), generator=self.generator)[:self.batch_size]
+            idx = idx.to(self.X.device)
             yield self.X[idx], self.y[idx]
 
 
@@ -48,7 +50,9 @@ class _CoordinateNet(NeuralNetRegressor):
         device = self.device
         X = torch.as_tensor(dataset.X, dtype=torch.float32, device=device)
         y = torch.as_tensor(dataset.y, dtype=torch.float32, device=device)
-        return _Batches(X, y, self.batch_size if training else None)
+        # a private generator: minibatches do not depend on other threads' use of torch's RNG
+        seed = self.module_.seed + len(self.history)
+        return _Batches(X, y, self.batch_size if training else None, seed)
 
 
 class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -213,7 +217,7 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"device={device!r} is not a torch device ({exc}).") from exc
         return device
 
-    def _build_net(self, n_in, n_out, hidden, device):
+    def _build_net(self, n_in, n_out, hidden, device, seed):
         callbacks = list(self.callbacks or [])
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", LRScheduler(
@@ -229,7 +233,7 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             module__activation=self.activation, module__batch_norm=self.batch_norm,
             module__output_activation=self.output_activation,
             module__parameterization=self.parameterization, module__weight_std=self.weight_std,
-            module__bias_std=self.bias_std, module__omega_0=self.omega_0,
+            module__bias_std=self.bias_std, module__omega_0=self.omega_0, module__seed=seed,
             criterion=torch.nn.MSELoss, optimizer=OPTIMIZERS[self.optimizer], lr=self.lr,
             max_epochs=self.max_iter, batch_size=self.batch_size, train_split=None,
             callbacks=callbacks, callbacks__print_log=None, device=device, verbose=0)
@@ -264,8 +268,10 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if continuing and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"warm_start: y has {Y.shape[1]} outputs but the network was "
                              f"trained with {self.n_outputs_}.")
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        # weights and minibatches come from private generators seeded by `seed`; fork_rng
+        # keeps torch's global RNG (consumed by layer constructors) as the caller left it
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             if continuing:
@@ -273,7 +279,7 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 self.net_.max_epochs = self.max_iter  # this call's iterations
                 self.net_.partial_fit(X.astype(np.float32), Y)
             else:
-                self.net_ = self._build_net(X.shape[1], Y.shape[1], hidden, device)
+                self.net_ = self._build_net(X.shape[1], Y.shape[1], hidden, device, seed)
                 self.net_.fit(X.astype(np.float32), Y)
         # predictions in float64 are independent of the batch they are computed in
         self.net_.module_.double()

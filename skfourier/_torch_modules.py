@@ -13,10 +13,10 @@ class NTKLinear(nn.Module):
     convention under which gradient descent on a wide network follows its NTK.
     """
 
-    def __init__(self, n_in, n_out, weight_std=1.0, bias_std=0.0):
+    def __init__(self, n_in, n_out, weight_std=1.0, bias_std=0.0, generator=None):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(n_out, n_in))
-        self.bias = nn.Parameter(torch.randn(n_out))
+        self.weight = nn.Parameter(torch.randn(n_out, n_in, generator=generator))
+        self.bias = nn.Parameter(torch.randn(n_out, generator=generator))
         self.weight_scale = weight_std / math.sqrt(n_in)
         self.bias_std = bias_std
 
@@ -35,19 +35,20 @@ class Sine(nn.Module):
         return torch.sin(self.omega_0 * x)
 
 
-def _standard_linear(n_in, n_out, weight_std):
+def _standard_linear(n_in, n_out, weight_std, generator):
     layer = nn.Linear(n_in, n_out)
-    nn.init.normal_(layer.weight, 0.0, weight_std / math.sqrt(n_in))
+    nn.init.normal_(layer.weight, 0.0, weight_std / math.sqrt(n_in), generator=generator)
     nn.init.zeros_(layer.bias)
     return layer
 
 
-def _siren_linear(n_in, n_out, omega_0, first):
+def _siren_linear(n_in, n_out, omega_0, first, generator):
     """SIREN initialisation (Sitzmann et al. 2020): U(-1/n, 1/n) first, U(-sqrt(6/n)/w0, .) after."""
     layer = nn.Linear(n_in, n_out)
     bound = 1.0 / n_in if first else math.sqrt(6.0 / n_in) / omega_0
-    nn.init.uniform_(layer.weight, -bound, bound)
-    nn.init.uniform_(layer.bias, -1.0 / math.sqrt(n_in), 1.0 / math.sqrt(n_in))
+    nn.init.uniform_(layer.weight, -bound, bound, generator=generator)
+    nn.init.uniform_(layer.bias, -1.0 / math.sqrt(n_in), 1.0 / math.sqrt(n_in),
+                     generator=generator)
     return layer
 
 
@@ -57,21 +58,26 @@ class CoordinateMLP(nn.Module):
     The seed paper's network is a stack of 1x1 convolutions with batch norm
     after each hidden layer (Conv, ReLU, BatchNorm); on a batch of pixels this
     Linear stack with ``BatchNorm1d`` computes exactly the same map.
+
+    ``seed`` drives a private generator for every initial weight, so fits in
+    concurrent threads (threaded joblib or dask workers) stay reproducible.
     """
 
     def __init__(self, n_in, n_out, hidden=(256, 256, 256), activation="relu",
                  batch_norm=False, output_activation="sigmoid", parameterization="standard",
-                 weight_std=1.0, bias_std=0.0, omega_0=30.0):
+                 weight_std=1.0, bias_std=0.0, omega_0=30.0, seed=0):
         super().__init__()
+        self.seed = seed
+        generator = torch.Generator().manual_seed(seed)
         sizes = [n_in, *hidden]
         layers = []
 
         def make_linear(first, n_in_, n_out_):
             if parameterization == "ntk":
-                return NTKLinear(n_in_, n_out_, weight_std, bias_std)
+                return NTKLinear(n_in_, n_out_, weight_std, bias_std, generator)
             if activation == "sine":
-                return _siren_linear(n_in_, n_out_, omega_0, first)
-            return _standard_linear(n_in_, n_out_, weight_std)
+                return _siren_linear(n_in_, n_out_, omega_0, first, generator)
+            return _standard_linear(n_in_, n_out_, weight_std, generator)
 
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(make_linear(i == 0, a, b))
