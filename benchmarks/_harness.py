@@ -19,11 +19,26 @@ def best_time(func, repeat=3, warmup=1):
     return min(times)
 
 
+def _high_water_mark():
+    """Peak resident memory of this process in bytes.
+
+    Linux's VmHWM belongs to the address space, which exec() renews; ru_maxrss
+    instead carries the parent's peak over fork + exec into a spawned child.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _child(conn, target, args):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _high_water_mark()
     result = target(*args)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    conn.send((result, (after - before) * 1024))
+    conn.send((result, _high_water_mark() - before))
     conn.close()
 
 

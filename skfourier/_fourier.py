@@ -181,7 +181,9 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
             ``include_input``), float32 for float32 input, float64 otherwise.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        # force_writeable: torch cannot wrap read-only arrays (joblib memmaps)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          force_writeable=True)
         if self.encoding == "none":
             return X.copy()
         B = torch.from_numpy((2 * np.pi * self.B_).astype(X.dtype).T.copy())

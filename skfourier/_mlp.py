@@ -303,7 +303,8 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             float64 for float64 input, float32 for float32 input.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          force_writeable=True)
         module = self.net_.module_
         module.eval()
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)

@@ -50,14 +50,15 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
             check_number(self.max_kernel_memory, "max_kernel_memory", low=0, low_inclusive=False)
 
     def _validate_fit_data(self, X, y):
+        # force_writeable: torch cannot wrap read-only arrays (joblib memmaps)
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=[np.float64, np.float32])
+                             dtype=[np.float64, np.float32], force_writeable=True)
         self._y_ndim = y.ndim
-        Y = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
+        Y = np.array(y, dtype=np.float64).reshape(y.shape[0], -1)  # writable, owned
         return X.astype(np.float64), Y
 
-    def _decompose(self, X, solver_name="eigh"):
-        check_kernel_memory(X.shape[0], solver_name, self.max_kernel_memory, _SCALABLE_HINT)
+    def _decompose(self, X):
+        check_kernel_memory(X.shape[0], "eigh", self.max_kernel_memory, _SCALABLE_HINT)
         memory = check_memory(getattr(self, "memory", None))
         return memory.cache(_spectral_decomposition)(X, **self._kernel_params())
 
@@ -84,7 +85,8 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def _validate_predict_data(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          force_writeable=True)
         return X.astype(np.float64)
 
     def predict(self, X):
@@ -151,12 +153,21 @@ class NTKRegressor(_NTKBase):
     alpha : float, default=0.0
         Absolute ridge added to the kernel diagonal. ``0`` is allowed:
         null directions of a singular kernel are left untouched.
-    solver : {"auto", "eigh", "cholesky"}, default="auto"
+    solver : {"auto", "eigh", "cholesky", "fft", "cg"}, default="auto"
         ``"eigh"``: one eigendecomposition, any ``t``, fills ``eigenvalues_``.
         ``"cholesky"``: ``t=None`` only, about 20x cheaper than ``eigh``.
-        ``"auto"``: Cholesky for ``t=None`` (eigh when Cholesky fails, e.g.
-        ``alpha=0`` on a singular kernel, or when ``memory`` is set, since one
-        cached decomposition then serves every ``t`` and ``alpha``), eigh otherwise.
+        ``"fft"``: exact and matrix-free for pixel grids: needs a stationary
+        ``encoder`` and training coordinates forming a full regular grid (an
+        image, a video, a lattice of one); the kernel matrix is multilevel
+        Toeplitz, applied by FFT in O(n log n) time and O(n) memory, solved by
+        CG with a circulant preconditioner (``t=None``) or Lanczos (finite
+        ``t``). ``"cg"``: matrix-free for scattered data, kernel rows
+        recomputed at every iteration (n up to a few 10^4).
+        ``"auto"``: ``"fft"`` for grids of 4096 or more samples with a
+        stationary ``encoder``; otherwise Cholesky for ``t=None`` (eigh when
+        Cholesky fails, e.g. ``alpha=0`` on a singular kernel, or when
+        ``memory`` is set, since one cached decomposition then serves every
+        ``t`` and ``alpha``), eigh for a finite ``t``.
     max_kernel_memory : int or None, default=None
         Bytes the dense solvers may allocate; checked before any n x n
         allocation. ``None`` means half of the physical memory.
@@ -164,6 +175,19 @@ class NTKRegressor(_NTKBase):
         Cache for the kernel eigendecomposition, keyed on the training inputs
         and kernel parameters. A grid search over ``t``, ``alpha`` and
         ``learning_rate`` then costs one kernel and one ``eigh`` per fold.
+    encoder : transformer or None, default=None
+        A feature map applied inside the regressor, typically a
+        :class:`FourierFeatureTransformer`: ``fit`` and ``predict`` then take
+        raw coordinates, which the ``"fft"`` solver needs to see the grid.
+        Cloned and fitted in :meth:`fit`; tune it as ``encoder__scale``. The
+        alternative form, ``make_pipeline(FourierFeatureTransformer(),
+        NTKRegressor())``, computes the same model with the dense solvers.
+    tol : float, default=1e-8
+        Relative tolerance of the iterative solvers (CG residual, change of
+        the Lanczos approximation).
+    max_iter : int, default=1000
+        Iteration cap of the iterative solvers; a run that stops there warns
+        with a ``ConvergenceWarning``.
 
     Attributes
     ----------
@@ -176,6 +200,13 @@ class NTKRegressor(_NTKBase):
         spectral solve (``eigh``).
     solver_ : str
         The solver that ran.
+    encoder_ : transformer or None
+        The fitted clone of ``encoder``.
+    n_iter_ : int
+        Krylov iterations of the iterative solvers (0 for the direct ones).
+    residual_ : float or None
+        Final relative residual (CG) or change (Lanczos) of the iterative
+        solvers; ``None`` for the direct ones.
     n_outputs_ : int
         Number of target columns.
     n_features_in_ : int
@@ -210,6 +241,16 @@ class NTKRegressor(_NTKBase):
     >>> model.fit(X[train], y[train]).predict(X[test]).shape
     (256, 3)
     >>> psnr(y[test], model.predict(X[test])) > 15
+    True
+
+    A whole image, exactly, with the structured solver (the encoder inside):
+
+    >>> X, y = image_to_regression(load_sample_image("china", size=256))
+    >>> train, test = next(PixelGridSplit().split(X))
+    >>> model = NTKRegressor(depth=4, encoder=FourierFeatureTransformer(scale=5, random_state=0))
+    >>> model.fit(X[train], y[train]).solver_
+    'fft'
+    >>> psnr(y[test], model.predict(X[test])) > 20
     True
     """
 

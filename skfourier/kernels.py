@@ -81,7 +81,8 @@ _ONE = torch.ones((), dtype=torch.float64)
 
 
 def _as_tensor(X, name):
-    X = check_array(X, dtype=np.float64, ensure_2d=True, input_name=name)
+    # force_writeable: torch cannot wrap read-only arrays (joblib memmaps)
+    X = check_array(X, dtype=np.float64, ensure_2d=True, input_name=name, force_writeable=True)
     return torch.from_numpy(np.ascontiguousarray(X))
 
 

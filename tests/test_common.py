@@ -10,6 +10,8 @@ ESTIMATORS = [
     FourierFeatureTransformer(encoding="positional", n_frequencies=4, include_input=True),
     NTKRegressor(depth=2),
     NTKRegressor(depth=2, t=100.0, alpha=1e-3, solver="eigh"),
+    NTKRegressor(depth=2, alpha=1e-3, solver="cg",
+                 encoder=FourierFeatureTransformer(n_frequencies=32, scale=0.3, random_state=0)),
     NTKRegressorCV(times=(10.0, None), alphas=(1e-3, 1e-1)),
     CoordinateMLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0),
     CoordinateMLPRegressor(hidden_layer_sizes=(32, 32), output_activation="identity",

@@ -9,6 +9,7 @@ from sklearn.pipeline import make_pipeline
 
 import skfourier._solvers.dense as dense
 from skfourier import FourierFeatureTransformer, NTKRegressor, NTKRegressorCV
+from skfourier.datasets import image_to_regression, load_sample_image
 from skfourier.kernels import ntk_kernel
 from skfourier.metrics import psnr, psnr_scorer
 from skfourier.model_selection import PixelGridSplit
@@ -311,3 +312,18 @@ def test_paper_encoding_ordering(image32):
                           {"ntkregressor__t": [1e2, None]}, cv=PixelGridSplit(),
                           scoring=psnr_scorer).fit(X, y)
     assert search.best_score_ > 18
+
+
+@pytest.mark.slow
+def test_dense_path_survives_n_16384():
+    """A 128 x 128 lattice: where multi-threaded OpenBLAS Cholesky segfaulted (CONVENTIONS 5)."""
+    X, y = image_to_regression(load_sample_image("china", size=256))
+    train, test = next(PixelGridSplit().split(X))
+    enc = FourierFeatureTransformer(scale=5.0, random_state=0)
+    direct = NTKRegressor(depth=4, weight_std=np.sqrt(2), alpha=1e-6, solver="cholesky",
+                         encoder=enc).fit(X[train], y[train])
+    fft = NTKRegressor(depth=4, weight_std=np.sqrt(2), alpha=1e-6, solver="fft", tol=1e-10,
+                       encoder=enc).fit(X[train], y[train])
+    pred = direct.predict(X[test])
+    assert psnr(y[test], pred) > 20
+    assert np.abs(pred - fft.predict(X[test])).max() / np.abs(pred).max() < 1e-6
