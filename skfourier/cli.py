@@ -122,6 +122,14 @@ class _Output:
             raise ValueError(f"cannot write into {str(parent)!r}.")
         self.tmp = Path(tempfile.mkdtemp(prefix=".skfourier-", dir=parent))
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:  # an error (or ^C) mid-way: nothing half-written stays
+            self.discard()
+        return False
+
     def path(self, name):
         return self.tmp / name
 
@@ -185,8 +193,7 @@ def run_demo(args):
     size = args.size or (96 if args.model == "ntk" else 64)
     if size < 8:
         raise ValueError(f"--size must be at least 8 pixels, got {size}.")
-    output = _Output(args.out)
-    try:
+    with _Output(args.out) as output:
         img = load_sample_image("china", size=size)
         X, y = image_to_regression(img)
         train, test = next(PixelGridSplit().split(X))
@@ -219,9 +226,6 @@ def run_demo(args):
         _figure(panels, output.path("demo.png"),
                 f"{args.model.upper()} on {size}x{size} china.jpg: even pixels -> odd pixels")
         written = output.commit()
-    except BaseException:
-        output.discard()
-        raise
     print(_table(rows))
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
@@ -247,8 +251,7 @@ def run_image(args):
     img = load_image(args.path, size=size)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
-    output = _Output(args.out)
-    try:
+    with _Output(args.out) as output:
         X, y = image_to_regression(img)
         train, test = next(PixelGridSplit().split(X))
         encoder = _encoder_for(args, (size + 1) // 2)
@@ -268,9 +271,6 @@ def run_image(args):
         _figure([("input", img), (f"reconstruction\n{score:.2f} dB", recon)],
                 output.path("figure.png"), Path(args.path).name)
         written = output.commit()
-    except BaseException:
-        output.discard()
-        raise
     print(f"held-out PSNR {score:.2f} dB in {seconds:.1f} s; wrote "
           + ", ".join(str(p) for p in written))
     return 0
@@ -293,8 +293,7 @@ def run_video(args):
     if video.shape[0] <= args.keep_every:
         raise ValueError(f"the clip has {video.shape[0]} frames; --keep-every "
                          f"{args.keep_every} needs more than that to hold any frame out.")
-    output = _Output(args.out)
-    try:
+    with _Output(args.out) as output:
         X, y = video_to_regression(video)
         train, test = next(FrameHoldoutSplit(keep_every=args.keep_every).split(X))
         encoder = _encoder_for(args, size)
@@ -321,9 +320,6 @@ def run_video(args):
         panels += [(f"frame {k}\n{per_frame[k]:.1f} dB", recon[k]) for k in show]
         _figure(panels, output.path("figure.png"), f"held-out frames ({source})")
         written = output.commit()
-    except BaseException:
-        output.discard()
-        raise
     print(f"held-out-frame PSNR {score:.2f} dB in {seconds:.1f} s; wrote "
           + ", ".join(str(p) for p in written))
     return 0

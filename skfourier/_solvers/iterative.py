@@ -39,11 +39,12 @@ class KrylovSolution:
         self.n_iter = {}
         self.residual = {}
 
-    def _warn(self, what, reached):
+    def _warn(self, what, reached, iterations):
         warnings.warn(
-            f"{what} did not converge in max_iter={self.max_iter} iterations (relative "
-            f"residual {reached:.2e} > tol={self.tol:g}); raise max_iter, loosen tol, or add a "
-            "small alpha to improve the conditioning.", ConvergenceWarning, stacklevel=4)
+            f"{what} did not converge in {iterations} iterations (max_iter={self.max_iter}; "
+            f"relative residual {reached:.2e} > tol={self.tol:g}); raise max_iter, loosen tol, "
+            "or add a small alpha to improve the conditioning.", ConvergenceWarning,
+            stacklevel=4)
 
     def coefficients(self, scales):
         """Dual coefficients for each flow scale ``c`` (``inf``: the converged solve)."""
@@ -56,7 +57,7 @@ class KrylovSolution:
                                              precond=self.precondition)
                 self.n_iter["cg"], self.residual["cg"] = it, float(np.max(res))
                 if np.any(res >= self.tol):
-                    self._warn("conjugate gradients", float(np.max(res)))
+                    self._warn("conjugate gradients", float(np.max(res)), it)
                 for j, cj in enumerate(scales):
                     if np.isinf(cj):
                         out[j] = coef
@@ -66,7 +67,7 @@ class KrylovSolution:
             k, change = lanczos.run(funcs, tol=self.tol, max_iter=self.max_iter)
             self.n_iter["lanczos"], self.residual["lanczos"] = k, float(change)
             if change >= self.tol:
-                self._warn("Lanczos for exp(-c K)", change)
+                self._warn("Lanczos for exp(-c K)", change, k)
             for i, coef in zip(finite, lanczos.combine(lanczos.coefficients(funcs, k))):
                 out[i] = coef
         return out
