@@ -8,7 +8,6 @@ so a good scale grows with the resolution (the papers' ``scale=10`` is for
 256-pixel training grids).
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,6 @@ __all__ = [
 
 SAMPLE_IMAGES = ("china", "flower")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
 def grid_coordinates(shape):
@@ -446,8 +444,3 @@ def make_video(n_frames=30, size=64, *, speed=0.25, rotation=30.0, random_state=
         frames.append(_texture(u, v, phases))
     return np.stack(frames)
 
-
-def is_video_path(path):
-    """Whether ``path`` looks like a clip (GIF, video container or folder of frames)."""
-    path = Path(os.fspath(path))
-    return path.is_dir() or path.suffix.lower() in (".gif",) + VIDEO_SUFFIXES

@@ -1,7 +1,6 @@
 """The scalable solvers (FFT-structured, matrix-free CG) against the dense ones."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -203,3 +202,16 @@ def test_krylov_building_blocks(rng):
     k, _ = lanczos.run([f], tol=1e-13, max_iter=60)
     approx = lanczos.combine(lanczos.coefficients([f], k))[0]
     assert_allclose(approx, Q @ (np.exp(lam)[:, None] * (Q.T @ B)), rtol=1e-9)
+
+
+def test_fft_non_square_grid_and_points_before_the_origin():
+    img = load_sample_image("china")[100:140, 200:256]  # 40 x 56 pixels
+    X, y = image_to_regression(img)
+    even, odd = next(PixelGridSplit().split(X))
+    enc = FourierFeatureTransformer(scale=3.0, random_state=0)
+    for t in (None, 30.0):
+        # train on the odd lattice: the even lattice lies half a step before its origin
+        dense = NTKRegressor(**KERNEL, t=t, solver="eigh", encoder=enc).fit(X[odd], y[odd])
+        fft = NTKRegressor(**KERNEL, t=t, solver="fft", encoder=enc, tol=1e-11).fit(X[odd],
+                                                                                  y[odd])
+        assert _rel(fft.predict(X[even]), dense.predict(X[even])) < 1e-6

@@ -15,8 +15,10 @@ from .._grid import lattice_indices
 class Grid:
     """A regular grid recovered from coordinates: origin, spacing, shape and sample order.
 
-    ``order`` sorts the samples into C order of ``shape`` (last coordinate
-    column slowest... see ``axes``); ``shape`` lists points per coordinate column.
+    ``shape``, ``origin`` and ``spacing`` follow the coordinate columns (x, y[, t]);
+    arrays of grid values are in C order of ``shape[::-1]`` (t, y, x), the
+    layout of :func:`~skfourier.datasets.image_to_regression`, whatever order
+    the samples came in.
     """
 
     def __init__(self, X, what="X"):
@@ -28,7 +30,6 @@ class Grid:
             for k, n in enumerate(shape)])
         # C order with the first coordinate column varying fastest, as image_to_regression
         self.flat = np.ravel_multi_index(index.T[::-1], shape[::-1])
-        self.order = np.argsort(self.flat)
 
     @property
     def size(self):
@@ -44,17 +45,6 @@ class Grid:
         """Inverse of :meth:`to_array`."""
         flat = A.reshape(self.size, *A.shape[len(self.shape):])
         return flat[self.flat]
-
-
-def lag_generator(profile, spacing, n_lags):
-    """``kappa`` on all lags ``l * spacing`` with ``|l_k| < n_lags[k]``, axis order reversed.
-
-    ``profile(delta_axes)`` receives one 1-D array of lag offsets per
-    coordinate column and returns the kernel on their Cartesian product in
-    ``(last column, ..., first column)`` order.
-    """
-    offsets = [np.arange(-(m - 1), m) * h for m, h in zip(n_lags, spacing)]
-    return profile(offsets)
 
 
 def _embed(generator, shape):
@@ -161,8 +151,8 @@ def predict_on_lattice(coef_array, refinement, index, fine_profile):
     index : ndarray of int of shape (m, n_columns)
         Fine-grid positions of the points, relative to the training origin.
     fine_profile : callable
-        ``fine_profile(n_lags)`` -> generator on the fine lags (see ``lag_generator``),
-        ``n_lags`` per array axis.
+        ``fine_profile(n_lags)`` -> kernel on the fine lags ``|l| < n_lags`` (centred,
+        ``2 n_lags - 1`` per array axis).
     """
     r = refinement[::-1]                     # array axis order
     pos = index[:, ::-1]
