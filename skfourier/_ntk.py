@@ -543,9 +543,9 @@ class NTKRegressorCV(_NTKBase):
 
     With a ``cv`` splitter (e.g. :class:`~skfourier.model_selection.PixelGridSplit`)
     each fold is decomposed once and every candidate predicts the fold's test
-    part. Splitters that read pixel coordinates need them: when fitting on
-    Fourier features, pass the split computed on the coordinates,
-    ``cv=list(PixelGridSplit().split(X_coordinates))``. The score is minus the mean squared error (PSNR ranks identically
+    part. Splitters that read pixel coordinates need them: give the Fourier
+    feature map as ``encoder=`` and fit on coordinates, or pass the split
+    computed on the coordinates, ``cv=list(PixelGridSplit().split(X_coords))``. The score is minus the mean squared error (PSNR ranks identically
     for data in [0, 1]).
 
     Parameters
@@ -556,8 +556,8 @@ class NTKRegressorCV(_NTKBase):
         Candidate ridges (absolute).
     cv : int, cross-validation generator, iterable or None, default=None
         ``None``: leave-one-out / GCV from one decomposition (see above).
-    depth, kernel, weight_std, bias_std, learning_rate, max_kernel_memory
-        As in :class:`NTKRegressor`.
+    depth, kernel, weight_std, bias_std, learning_rate, max_kernel_memory, encoder
+        As in :class:`NTKRegressor` (the search always uses the dense eigh).
 
     Attributes
     ----------
@@ -575,6 +575,8 @@ class NTKRegressorCV(_NTKBase):
     X_fit_ : ndarray of shape (n_samples, n_features)
     dual_coef_ : ndarray of shape (n_samples, n_outputs)
         Of the model refitted on all data with the selected candidate.
+    encoder_ : transformer or None
+        The fitted clone of ``encoder``.
     eigenvalues_ : ndarray of shape (n_samples,)
         Eigenvalues of ``K(X, X)``, descending.
     n_outputs_ : int
@@ -601,7 +603,7 @@ class NTKRegressorCV(_NTKBase):
 
     def __init__(self, times=(1e1, 1e2, 1e3, 1e4, None), alphas=(1e-6, 1e-4, 1e-2), cv=None,
                  depth=3, kernel="ntk", weight_std=1.0, bias_std=0.0, learning_rate=1.0,
-                 max_kernel_memory=None):
+                 max_kernel_memory=None, encoder=None):
         self.times = times
         self.alphas = alphas
         self.cv = cv
@@ -611,6 +613,7 @@ class NTKRegressorCV(_NTKBase):
         self.bias_std = bias_std
         self.learning_rate = learning_rate
         self.max_kernel_memory = max_kernel_memory
+        self.encoder = encoder
 
     def _candidates(self):
         times = list(np.atleast_1d(np.asarray(self.times, dtype=object)))
@@ -641,15 +644,19 @@ class NTKRegressorCV(_NTKBase):
         self._check_kernel_params()
         candidates = self._candidates()
         X, Y = self._validate_fit_data(X, y)
-        spectrum = self._decompose(X)
+        self.encoder_ = None if self.encoder is None else clone(self.encoder).fit(X)
+        F = self._features(X)
+        spectrum = self._decompose(F)
         if self.cv is None:
             scores, criteria = self._efficient_scores(spectrum, Y, candidates)
             scores = scores[:, None]
         else:
-            scores = self._split_scores(X, Y, candidates)
+            # the splitter sees X (coordinates when an encoder is set), the kernel F
+            scores = self._split_scores(X, F, Y, candidates)
             criteria = ["cv"] * len(candidates)
         self._store_results(candidates, scores, criteria)
         final = NTKRegressor(t=self.best_t_, alpha=self.best_alpha_, solver="eigh",
+                             encoder=self.encoder,
                              learning_rate=self.learning_rate,
                              max_kernel_memory=self.max_kernel_memory,
                              **{k: v for k, v in self.get_params().items()
@@ -680,14 +687,14 @@ class NTKRegressorCV(_NTKBase):
                 criteria.append("gcv")
         return scores, criteria
 
-    def _split_scores(self, X, Y, candidates):
+    def _split_scores(self, X, F, Y, candidates):
         cv = check_cv(self.cv)
         folds = list(cv.split(X, Y))
         scores = np.empty((len(candidates), len(folds)))
         for k, (train, test) in enumerate(folds):
-            spectrum = self._decompose(X[train])
+            spectrum = self._decompose(F[train])
             QtY = spectrum.project(Y[train])
-            KQ = ntk_kernel(X[test], X[train], **self._kernel_params()) @ spectrum.eigenvectors
+            KQ = ntk_kernel(F[test], F[train], **self._kernel_params()) @ spectrum.eigenvectors
             for i, (t, alpha) in enumerate(candidates):
                 c = flow_scale(self.learning_rate, t, Y[train].size)
                 pred = KQ @ (spectrum.flow_filter(alpha, c)[:, None] * QtY)

@@ -327,3 +327,17 @@ def test_dense_path_survives_n_16384():
     pred = direct.predict(X[test])
     assert psnr(y[test], pred) > 20
     assert np.abs(pred - fft.predict(X[test])).max() / np.abs(pred).max() < 1e-6
+
+
+def test_cv_with_encoder_splits_on_coordinates(image32):
+    X, y, _ = image32
+    enc = FourierFeatureTransformer(scale=1.25, n_frequencies=64, random_state=0)
+    times, alphas = [10.0, None], [1e-6, 1e-2]
+    inside = NTKRegressorCV(times=times, alphas=alphas, cv=PixelGridSplit(), encoder=enc,
+                            **KERNEL).fit(X, y)
+    F = clone(enc).fit_transform(X)
+    outside = NTKRegressorCV(times=times, alphas=alphas, cv=list(PixelGridSplit().split(X)),
+                             **KERNEL).fit(F, y)
+    assert_allclose(inside.cv_results_["mean_test_score"],
+                    outside.cv_results_["mean_test_score"], rtol=1e-10)
+    assert_allclose(inside.predict(X[:7]), outside.predict(F[:7]), rtol=1e-8)
