@@ -18,6 +18,14 @@ import numpy as np
 from . import __version__
 
 EXIT_USAGE = 2
+#: Largest image side the commands accept (a 1024 x 1024 training grid), and video frame side.
+MAX_SIDE = 2048
+MAX_VIDEO_SIDE = 256
+
+
+def _check_side(size, low, high):
+    if not low <= size <= high:
+        raise ValueError(f"--size must be between {low} and {high} pixels, got {size}.")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -191,8 +199,7 @@ def run_demo(args):
     from .model_selection import PixelGridSplit
 
     size = args.size or (96 if args.model == "ntk" else 64)
-    if size < 8:
-        raise ValueError(f"--size must be at least 8 pixels, got {size}.")
+    _check_side(size, 8, MAX_SIDE)
     with _Output(args.out) as output:
         img = load_sample_image("china", size=size)
         X, y = image_to_regression(img)
@@ -231,10 +238,10 @@ def run_demo(args):
     return 0
 
 
-def _encoder_for(args, train_side, encoding=None):
+def _encoder_for(args, train_side):
     from ._experiments import PAPER_SCALES, make_encoder, matched_scale
 
-    encoding = encoding or args.encoding
+    encoding = args.encoding
     scale = args.scale
     if scale is None:
         scale = matched_scale(encoding, train_side) if encoding in PAPER_SCALES else 1.0
@@ -248,6 +255,7 @@ def run_image(args):
     from .model_selection import PixelGridSplit
 
     size = args.size or 128
+    _check_side(size, 4, MAX_SIDE)
     img = load_image(args.path, size=size)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
@@ -284,6 +292,7 @@ def run_video(args):
     from .model_selection import FrameHoldoutSplit
 
     size = args.size or 32
+    _check_side(size, 4, MAX_VIDEO_SIDE)
     if args.synthetic:
         video = make_video(n_frames=args.frames, size=size, random_state=args.seed)
         source = "synthetic"
@@ -343,6 +352,10 @@ def main(argv=None):
         return COMMANDS[args.command](args)
     except (ValueError, OSError) as exc:
         print(f"skfourier {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print(f"skfourier {args.command}: error: not enough memory; use a smaller --size "
+              "or --model ntk (exact and O(n) memory on pixel grids).", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"skfourier {args.command}: interrupted", file=sys.stderr)

@@ -294,7 +294,7 @@ def load_image(path, size=None):
     try:
         with Image.open(path) as pil:
             img = _pil_to_array(pil)
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"cannot read {str(path)!r} as an image ({exc}).") from exc
     return img if size is None else _resize(img, size)
 
@@ -361,7 +361,7 @@ def _read_gif(path, max_frames):
                 frames.append(_pil_to_array(frame.convert("RGB")))
                 if max_frames is not None and len(frames) >= max_frames:
                     break
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"cannot read {str(path)!r} as a GIF ({exc}).") from exc
     return frames
 
