@@ -10,7 +10,8 @@ from ._solvers import (SpectralSolution, check_kernel_memory, cholesky_coefficie
 from ._solvers.dense import flow_scale
 from ._solvers.iterative import KrylovSolution
 from ._solvers.matfree import BlockedKernel
-from ._solvers.structured import Grid, ToeplitzKernel, fine_lattice, predict_on_lattice
+from ._solvers.structured import (Grid, ToeplitzKernel, fine_lattice, lattice_extent,
+                                  predict_on_lattice)
 from ._validation import check_number, check_option
 from .kernels import KINDS, ntk_kernel, stationary_ntk
 
@@ -447,13 +448,14 @@ class NTKRegressor(_NTKBase):
             fine = fine_lattice(self._grid, X)
             if fine is not None:
                 r, index = fine
-                extent = index.max(0) - np.minimum(index.min(0), 0) + 1
-                budget = _MAX_FINE_FACTOR * (self._grid.size + X.shape[0])
-                if np.prod(np.maximum(extent, (np.array(self._grid.shape) - 1) * r + 1)) <= budget:
+                _, extent = lattice_extent(self._grid.shape[::-1], r, index)
+                if np.prod(extent) <= _MAX_FINE_FACTOR * (self._grid.size + X.shape[0]):
                     spacing = self._grid.spacing / r
-                    return [predict_on_lattice(
-                        self._grid.to_array(coef), r, index,
-                        lambda n_lags: self._lag_kernel(spacing, n_lags)) for coef in coefs]
+                    # all coefficient arrays in one convolution: one fine-lag kernel
+                    stacked = self._grid.to_array(np.concatenate(coefs, axis=1))
+                    pred = predict_on_lattice(stacked, r, index,
+                                              lambda n_lags: self._lag_kernel(spacing, n_lags))
+                    return np.split(pred, len(coefs), axis=1)
         return super()._predict_with(X, coefs)
 
     def _expected_failed_checks(self):

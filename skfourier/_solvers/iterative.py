@@ -50,17 +50,15 @@ class KrylovSolution:
         """Dual coefficients for each flow scale ``c`` (``inf``: the converged solve)."""
         out = [None] * len(scales)
         finite = [i for i, c in enumerate(scales) if np.isfinite(c)]
-        for i, c in enumerate(scales):
-            if np.isinf(c) and out[i] is None:
-                coef, it, res = krylov.solve(self.matvec, self.Y, tol=self.tol,
-                                             max_iter=self.max_iter,
-                                             precond=self.precondition)
-                self.n_iter["cg"], self.residual["cg"] = it, float(np.max(res))
-                if np.any(res >= self.tol):
-                    self._warn("conjugate gradients", float(np.max(res)), it)
-                for j, cj in enumerate(scales):
-                    if np.isinf(cj):
-                        out[j] = coef
+        converged = [i for i, c in enumerate(scales) if np.isinf(c)]
+        if converged:  # one solve serves every t = None
+            coef, it, res = krylov.solve(self.matvec, self.Y, tol=self.tol,
+                                         max_iter=self.max_iter, precond=self.precondition)
+            self.n_iter["cg"], self.residual["cg"] = it, float(np.max(res))
+            if np.any(res >= self.tol):
+                self._warn("conjugate gradients", float(np.max(res)), it)
+            for i in converged:
+                out[i] = coef
         if finite:
             funcs = [_phi(scales[i]) for i in finite]
             lanczos = krylov.Lanczos(self.matvec, self.Y)

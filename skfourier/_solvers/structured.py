@@ -6,6 +6,8 @@ formed: its generator (``kappa`` on all lags) is embedded in a circulant of
 twice the grid size per axis, where a matvec is a pointwise product of FFTs.
 """
 
+from functools import cached_property
+
 import numpy as np
 import scipy.fft
 
@@ -84,17 +86,22 @@ class ToeplitzKernel:
     """
 
     def __init__(self, generator, shape, alpha):
+        self.generator = generator
         self.shape = tuple(shape)
         self.alpha = alpha
         self.axes = tuple(range(len(shape)))
         self.fft_shape = tuple(2 * n for n in shape)
         self.spectrum = scipy.fft.rfftn(_embed(generator, shape), s=self.fft_shape,
                                         axes=self.axes, workers=-1)
-        chan = scipy.fft.fftn(_chan(generator, shape), axes=self.axes, workers=-1).real
-        # the circulant approximant can have tiny or negative eigenvalues: floor them
-        floor = 1e-6 * np.abs(chan).max()
-        self.chan = np.maximum(chan, floor) + alpha
         self.n = int(np.prod(shape))
+
+    @cached_property
+    def chan(self):
+        """Eigenvalues of T. Chan's circulant preconditioner (+ alpha), built on first use."""
+        chan = scipy.fft.fftn(_chan(self.generator, self.shape), axes=self.axes,
+                              workers=-1).real
+        # the circulant approximant can have tiny or negative eigenvalues: floor them
+        return np.maximum(chan, 1e-6 * np.abs(chan).max()) + self.alpha
 
     def matvec(self, V):
         """``(K + alpha I) V`` for V of shape (n, k), samples in C order of ``shape``."""
@@ -140,34 +147,47 @@ def fine_lattice(train, X, max_refinement=64):
     return np.array(refinements), np.column_stack(positions)
 
 
+def lattice_extent(grid_shape, refinement, index):
+    """Fine-grid window covering the training weights and the target points (array order).
+
+    Returns ``(low, extent)``: the first fine index (<= 0) and the number of
+    fine points per array axis.
+    """
+    r, pos = refinement[::-1], index[:, ::-1]
+    low = np.minimum(pos.min(axis=0), 0)
+    high = np.maximum(pos.max(axis=0), (np.array(grid_shape) - 1) * r)
+    return low, high - low + 1
+
+
 def predict_on_lattice(coef_array, refinement, index, fine_profile):
-    """Predictions at fine-lattice points: one FFT convolution of zero-stuffed weights.
+    """Predictions at fine-lattice points: one Toeplitz matvec of zero-stuffed weights.
+
+    On the fine grid the prediction is the fine kernel matrix applied to the
+    weights placed every ``r`` points (zeros between), so it is the same FFT
+    matvec as training, on the window of :func:`lattice_extent`.
 
     Parameters
     ----------
     coef_array : ndarray of shape ``grid_shape + (k,)`` (C order, axes reversed)
-        Dual coefficients on the training grid.
+        Dual coefficients on the training grid; any number of columns.
     refinement : ndarray of int, per coordinate column
     index : ndarray of int of shape (m, n_columns)
         Fine-grid positions of the points, relative to the training origin.
     fine_profile : callable
         ``fine_profile(n_lags)`` -> kernel on the fine lags ``|l| < n_lags`` (centred,
         ``2 n_lags - 1`` per array axis).
+
+    Returns
+    -------
+    pred : ndarray of shape (m, k)
     """
     r = refinement[::-1]                     # array axis order
-    pos = index[:, ::-1]
     grid_shape = coef_array.shape[:-1]
-    low = np.minimum(pos.min(axis=0), 0)
-    high = np.maximum(pos.max(axis=0), (np.array(grid_shape) - 1) * r)
-    extent = high - low + 1                  # fine points covering weights and targets
-    stuffed = np.zeros(tuple(extent) + coef_array.shape[-1:])
+    low, extent = lattice_extent(grid_shape, refinement, index)
+    k = coef_array.shape[-1]
+    stuffed = np.zeros(tuple(extent) + (k,))
     sl = tuple(slice(-lo, -lo + (n - 1) * ri + 1, ri) for lo, n, ri in zip(low, grid_shape, r))
     stuffed[sl] = coef_array
-    generator = fine_profile(tuple(extent))   # lags |l| < extent on the fine grid
-    axes = tuple(range(len(extent)))
-    fft_shape = tuple(2 * e for e in extent)
-    spec = scipy.fft.rfftn(_embed(generator, tuple(extent)), s=fft_shape, axes=axes, workers=-1)
-    F = scipy.fft.rfftn(stuffed, s=fft_shape, axes=axes, workers=-1) * spec[..., None]
-    full = scipy.fft.irfftn(F, s=fft_shape, axes=axes, workers=-1)
-    take = tuple((pos - low).T)
-    return full[take]
+    fine = ToeplitzKernel(fine_profile(tuple(extent)), tuple(extent), 0.0)
+    full = fine.matvec(stuffed.reshape(fine.n, k)).reshape(stuffed.shape)
+    return full[tuple((index[:, ::-1] - low).T)]
