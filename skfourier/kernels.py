@@ -214,7 +214,10 @@ def stationary_ntk(inner, norm_sq, *, depth=3, weight_std=1.0, bias_std=0.0, kin
     True
     """
     _check_params(depth, weight_std, bias_std, kind)
+    check_number(norm_sq, "norm_sq", low=0)
     inner = np.asarray(inner, dtype=np.float64)
+    if not np.all(np.isfinite(inner)):
+        raise ValueError("inner contains NaN or infinite values.")
     w2, b2 = float(weight_std) ** 2, float(bias_std) ** 2
     flat = torch.from_numpy(inner.reshape(1, -1).copy())
     var = w2 * float(norm_sq) + b2

@@ -187,6 +187,10 @@ def test_stationary_ntk_equals_ntk_kernel(rng):
     inner = F @ F.T / F.shape[1]
     norm_sq = enc.amplitudes_.sum() / F.shape[1]
     assert_allclose(stationary_ntk(inner, norm_sq, depth=3), ntk_kernel(F, depth=3), rtol=1e-7)
+    with pytest.raises(ValueError, match="NaN"):
+        stationary_ntk(np.array([np.nan]), norm_sq)
+    with pytest.raises(ValueError, match="norm_sq must be >= 0"):
+        stationary_ntk(inner, -1.0)
 
 
 def test_krylov_building_blocks(rng):
