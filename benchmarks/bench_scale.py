@@ -14,13 +14,11 @@ from sklearn.linear_model import Ridge
 
 from _harness import peak_memory, row
 from skfourier import FourierFeatureTransformer, NTKRegressor
+from skfourier._experiments import DEMO_FLOW_SCALE
 from skfourier.datasets import image_to_regression, load_sample_image
 from skfourier.kernels import ntk_kernel
 from skfourier.metrics import psnr
 from skfourier.model_selection import PixelGridSplit
-
-FLOW_SCALE = 1e3 / (48 * 48 * 3)
-
 
 def _problem(side):
     X, y = image_to_regression(load_sample_image("china", size=2 * side))
@@ -31,7 +29,7 @@ def _problem(side):
 
 def _exact(side, finite, solver):
     X, y, train, test, enc = _problem(side)
-    t = FLOW_SCALE * y[train].size if finite else None
+    t = DEMO_FLOW_SCALE * y[train].size if finite else None
     start = time.perf_counter()
     model = NTKRegressor(depth=4, weight_std=np.sqrt(2), alpha=1e-6, t=t, encoder=enc,
                          solver=solver).fit(X[train], y[train])

@@ -26,7 +26,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-from skfourier._experiments import make_encoder, make_model, matched_scale
+from skfourier._experiments import DEMO_FLOW_SCALE, make_encoder, make_model, matched_scale
 from skfourier.datasets import image_to_regression, load_sample_image
 from skfourier.metrics import psnr
 from skfourier.model_selection import PixelGridSplit
@@ -45,7 +45,7 @@ for kind, size in SIZES.items():
         scale = matched_scale(encoding, side) if encoding in ("positional", "gaussian") else 1.0
         # NTK: the encoder sits inside NTKRegressor, so the 64 x 64 training grid is
         # solved exactly by FFT (t = 1000 at c = t / N as in `skfourier demo`)
-        t = 1e3 * y[train].size / (48 * 48 * 3)
+        t = DEMO_FLOW_SCALE * y[train].size
         model = make_model(kind, make_encoder(encoding, scale), t=t, max_iter=ITERS)
         model.fit(X[train], y[train])
         table[kind, encoding] = psnr(y[test], model.predict(X[test]))
