@@ -20,6 +20,7 @@ from skfourier.kernels import ntk_kernel
 from skfourier.metrics import psnr
 from skfourier.model_selection import PixelGridSplit
 
+
 def _problem(side):
     X, y = image_to_regression(load_sample_image("china", size=2 * side))
     train, test = next(PixelGridSplit().split(X))
