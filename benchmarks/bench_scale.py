@@ -14,7 +14,7 @@ from sklearn.linear_model import Ridge
 
 from _harness import peak_memory, row
 from skfourier import FourierFeatureTransformer, NTKRegressor
-from skfourier._experiments import DEMO_FLOW_SCALE
+from skfourier.recipes import DEMO_FLOW_SCALE
 from skfourier.datasets import image_to_regression, load_sample_image
 from skfourier.kernels import ntk_kernel
 from skfourier.metrics import psnr

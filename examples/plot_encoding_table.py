@@ -26,7 +26,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-from skfourier._experiments import DEMO_FLOW_SCALE, make_encoder, make_model, matched_scale
+from skfourier.recipes import DEMO_FLOW_SCALE, make_encoder, make_model, matched_scale
 from skfourier.datasets import image_to_regression, load_sample_image
 from skfourier.metrics import psnr
 from skfourier.model_selection import PixelGridSplit

@@ -104,7 +104,9 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         ``None``: full batch.
     optimizer : {"adam", "sgd"}, default="adam"
     device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``; ``"auto"`` takes CUDA when present.
+        Torch device, e.g. ``"cuda"``; ``"auto"`` takes CUDA when present. A
+        model fitted on CUDA and loaded where CUDA is absent predicts on the
+        CPU (``device_`` says so; skorch emits a ``DeviceWarning``).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation and minibatch sampling; the global torch RNG is
         left untouched.
@@ -114,7 +116,10 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (e.g. ``HeldOutPSNR``, ``Checkpoint``).
     warm_start : bool, default=False
-        Continue training the fitted network on the next ``fit``.
+        Continue training the fitted network on the next ``fit``. Parameters
+        that define the network (sizes, activations, batch norm,
+        parameterisation, ``weight_std``, ``bias_std``, ``omega_0``) cannot
+        change in between: a warm start then raises a ValueError.
     bias_std : float, default=0.0
         Bias scale of the ``"ntk"`` parameterisation (matching
         ``NTKRegressor(bias_std=...)``); ignored otherwise.
@@ -256,6 +261,9 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         hidden = self._check_params()
         device = self._resolve_device()
         continuing = self.warm_start and hasattr(self, "net_")
+        architecture = self._architecture(hidden)
+        if continuing:
+            self._check_same_architecture(architecture)
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
                              dtype=[np.float64, np.float32], force_writeable=True,
                              reset=not continuing)
@@ -284,11 +292,37 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         # predictions in float64 are independent of the batch they are computed in
         self.net_.module_.double()
         self.device_ = device
+        self._fitted_architecture = architecture
         self._y_ndim = y.ndim
         self.n_outputs_ = Y.shape[1]
         self.loss_curve_ = np.asarray(self.net_.history[:, "train_loss"], dtype=np.float64)
         self.n_iter_ = len(self.loss_curve_)
         return self
+
+    def _architecture(self, hidden):
+        """The parameters that define the module: a warm start cannot change them."""
+        return {"hidden_layer_sizes": hidden, "activation": self.activation,
+                "batch_norm": self.batch_norm, "output_activation": self.output_activation,
+                "parameterization": self.parameterization, "weight_std": self.weight_std,
+                "bias_std": self.bias_std, "omega_0": self.omega_0}
+
+    def _check_same_architecture(self, architecture):
+        changed = [f"{name} from {self._fitted_architecture[name]!r} to {value!r}"
+                   for name, value in architecture.items()
+                   if self._fitted_architecture[name] != value]
+        if changed:
+            raise ValueError(
+                "warm_start=True continues training the fitted network, but "
+                + ", ".join(changed) + " changed since it was built; set warm_start=False "
+                "to train a new network with these settings.")
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        net = self.__dict__.get("net_")
+        if net is not None and str(self.device_) != str(net.device):
+            # skorch maps a CUDA-fitted net to the CPU where CUDA is absent (DeviceWarning);
+            # predict follows it there
+            self.device_ = str(net.device)
 
     def predict(self, X):
         """Network outputs at ``X`` (evaluation mode: batch norm uses running statistics).

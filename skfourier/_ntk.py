@@ -1,54 +1,41 @@
-"""NTKRegressor and NTKRegressorCV: infinite-width MLPs trained by gradient flow, in closed form."""
+"""NTKRegressor and NTKRegressorCV: infinite-width MLPs trained by gradient flow, in closed form.
 
+The estimators validate, choose a solver family from :mod:`skfourier._solvers`
+and dispatch to it; all numerics live with the solvers.
+"""
 
 import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.model_selection import check_cv
-from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._solvers import (SpectralSolution, check_kernel_memory, cholesky_coefficients)
-from ._solvers.dense import flow_scale
-from ._solvers.iterative import KrylovSolution
-from ._solvers.matfree import BlockedKernel
-from ._solvers.structured import (Grid, ToeplitzKernel, fine_lattice, lattice_extent,
-                                  predict_on_lattice)
+from ._solvers import SOLVERS, KernelFunction, NotPositiveDefinite, flow_scale
 from ._validation import check_number, check_option
-from .kernels import KINDS, ntk_kernel, stationary_ntk
+from .kernels import check_kernel_params
 
-SOLVERS = ("auto", "eigh", "cholesky", "fft", "cg")
 ITERATIVE = ("fft", "cg")
-# Text appended to the memory error: where to go when the dense path does not fit.
-_SCALABLE_HINT = (", use solver='fft' (grid data with a Fourier-feature encoder=) or "
-                  "solver='cg' (matrix-free)")
 # "auto" takes the FFT solver for stationary grid data from this many training samples on.
 _FFT_FROM = 4096
-# A lattice prediction may use a fine grid this many times larger than train + test.
-_MAX_FINE_FACTOR = 64
-# Bytes of test-by-train kernel a prediction block may hold.
-_PREDICT_BLOCK_BYTES = 1 << 28
-
-
-def _spectral_decomposition(X, depth, weight_std, bias_std, kind):
-    """Kernel + eigendecomposition of the training set (the unit joblib.Memory caches)."""
-    K = ntk_kernel(X, depth=depth, weight_std=weight_std, bias_std=bias_std, kind=kind)
-    return SpectralSolution.from_kernel(K)
 
 
 class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
-    """Kernel parameters, validation and prediction shared by the NTK estimators."""
+    """Kernel parameters, validation, and prediction through the fitted solver.
 
-    def _kernel_params(self):
-        return dict(depth=self.depth, weight_std=self.weight_std, bias_std=self.bias_std,
-                    kind=self.kernel)
+    The solver is a cache: it is dropped when the estimator is pickled and
+    rebuilt on demand from the fitted state (``X_fit_``, the targets and the
+    configuration recorded at fit), so a fitted model pickles in O(n (d +
+    outputs)) bytes whatever solver ran.
+    """
 
     def _check_kernel_params(self):
-        check_number(self.depth, "depth", low=0, integer=True)
-        check_number(self.weight_std, "weight_std", low=0, low_inclusive=False)
-        check_number(self.bias_std, "bias_std", low=0)
-        check_option(self.kernel, "kernel", KINDS)
+        check_kernel_params(self.depth, self.weight_std, self.bias_std, self.kernel, "kernel")
         check_number(self.learning_rate, "learning_rate", low=0, low_inclusive=False)
         if self.max_kernel_memory is not None:
             check_number(self.max_kernel_memory, "max_kernel_memory", low=0, low_inclusive=False)
+
+    def _solver_options(self):
+        """Keyword arguments of every solver this estimator builds (subclasses add theirs)."""
+        return {"max_memory": self.max_kernel_memory}
 
     def _validate_fit_data(self, X, y):
         # force_writeable: torch cannot wrap read-only arrays (joblib memmaps)
@@ -56,33 +43,49 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
                              dtype=[np.float64, np.float32], force_writeable=True)
         self._y_ndim = y.ndim
         Y = np.array(y, dtype=np.float64).reshape(y.shape[0], -1)  # writable, owned
+        self.encoder_ = None if self.encoder is None else clone(self.encoder).fit(X)
         return X.astype(np.float64), Y
 
-    def _decompose(self, X):
-        check_kernel_memory(X.shape[0], "eigh", self.max_kernel_memory, _SCALABLE_HINT)
-        memory = check_memory(getattr(self, "memory", None))
-        return memory.cache(_spectral_decomposition)(X, **self._kernel_params())
+    def _new_solver(self, name, alpha, X, Y):
+        """A solver of family ``name`` on (X, Y), with the configuration recorded at fit."""
+        kernel = KernelFunction(self.encoder_, **self._config["kernel"])
+        return SOLVERS[name](kernel, alpha=alpha, **self._config["options"]).fit(X, Y)
 
-    def _features(self, X):
-        encoder = getattr(self, "encoder_", None)
-        return X if encoder is None else encoder.transform(X).astype(np.float64)
+    def _record_config(self):
+        self._config = {"kernel": dict(depth=self.depth, weight_std=self.weight_std,
+                                       bias_std=self.bias_std, kind=self.kernel),
+                        "options": self._solver_options()}
+        self._cache = {}
 
-    def _test_kernel_blocks(self, X):
-        """Yield (rows, K(X[rows], X_fit_)) in blocks of bounded memory."""
-        n = self.X_fit_.shape[0]
-        F_fit = self._features(self.X_fit_)
-        rows = max(1, _PREDICT_BLOCK_BYTES // (8 * max(n, 1)))
-        for start in range(0, X.shape[0], rows):
-            sl = slice(start, start + rows)
-            yield sl, ntk_kernel(self._features(X[sl]), F_fit, **self._kernel_params())
+    def _store_fit(self, X, Y, solver, coef, learning_rate):
+        self.X_fit_ = X
+        self.dual_coef_ = coef
+        self.n_outputs_ = Y.shape[1]
+        self._Y = Y  # kept for predict_trajectory / training_curve
+        self._fitted = {"solver": solver.name, "alpha": solver.alpha,
+                        "learning_rate": learning_rate}
+        self._cache = {solver.name: solver}
 
-    def _predict_with(self, X, coefs):
-        """Predictions ``K(X, X_fit_) coef`` for several coefficient arrays at once."""
-        out = [np.empty((X.shape[0], self.n_outputs_)) for _ in coefs]
-        for rows, Kx in self._test_kernel_blocks(X):
-            for o, coef in zip(out, coefs):
-                o[rows] = Kx @ coef
-        return out
+    def _solver(self, name=None):
+        """The fitted solver (or another family on the same data), rebuilt when not cached."""
+        name = name or self._fitted["solver"]
+        if name not in self._cache:
+            self._cache[name] = self._new_solver(name, self._fitted["alpha"], self.X_fit_,
+                                                 self._Y)
+        return self._cache[name]
+
+    def __getstate__(self):
+        # a copy: object.__getstate__ returns the live __dict__
+        state = dict(super().__getstate__())
+        state.pop("_cache", None)  # decompositions and operators: rebuilt on demand
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._cache = {}
+
+    def _flow_scales(self, times):
+        return [flow_scale(self._fitted["learning_rate"], t, self._Y.size) for t in times]
 
     def _validate_predict_data(self, X):
         check_is_fitted(self)
@@ -103,10 +106,10 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
             Same number of dimensions as the training ``y``.
         """
         X = self._validate_predict_data(X)
-        return self._shape_output(self._predict_with(X, [self.dual_coef_])[0])
+        return self._shape_output(self._solver().predict(X, [self.dual_coef_])[0])
 
     def _shape_output(self, Y):
-        return Y.ravel() if self._y_ndim == 1 else Y
+        return Y[..., 0] if self._y_ndim == 1 else Y
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -278,14 +281,14 @@ class NTKRegressor(_NTKBase):
         check_number(self.max_iter, "max_iter", low=1, integer=True)
         check_number(self.t, "t", low=0, allow_none=True, allow_inf=True)
         check_number(self.alpha, "alpha", low=0)
-        check_option(self.solver, "solver", SOLVERS)
-        if self.solver == "cholesky" and not self._converged:
+        check_option(self.solver, "solver", SOLVERS.keys() | {"auto"})
+        if self.solver == "cholesky" and not (self.t is None or np.isinf(self.t)):
             raise ValueError(f"solver='cholesky' solves the converged limit only (t=None), got "
                              f"t={self.t!r}; use solver='eigh' or 'auto' for a finite t.")
 
-    @property
-    def _converged(self):
-        return self.t is None or np.isinf(self.t)
+    def _solver_options(self):
+        return {**super()._solver_options(), "tol": self.tol, "max_iter": self.max_iter,
+                "memory": self.memory}
 
     def fit(self, X, y):
         """Fit the infinite-width network: kernel of the training set and one solve.
@@ -304,134 +307,44 @@ class NTKRegressor(_NTKBase):
         """
         self._check_params()
         X, Y = self._validate_fit_data(X, y)
-        return self._fit_arrays(X, Y)
-
-    def _fit_arrays(self, X, Y, spectrum=None):
-        """Fit on validated float64 arrays; reuse ``spectrum`` of K(X, X) when given."""
-        self._n_entries = Y.size
-        self.n_outputs_ = Y.shape[1]
-        self.X_fit_ = X
-        self._Y = Y  # kept for predict_trajectory / training_curve
-        self._spectrum = spectrum
-        self.encoder_ = None if self.encoder is None else clone(self.encoder).fit(X)
-        self._grid = None
-        solver = self._resolve_solver(X)
-        if solver in ITERATIVE:
-            self.solver_ = solver
-            krylov = self._krylov_solution()
-            self.dual_coef_ = self._from_operator_order(
-                krylov.coefficients([self._flow_scale(self.t)])[0])
-            self.n_iter_ = sum(krylov.n_iter.values())
-            self.residual_ = max(krylov.residual.values())
-            return self
-        F = self._features(X)
-        coef = None
-        if solver == "cholesky":
-            check_kernel_memory(X.shape[0], "cholesky", self.max_kernel_memory, _SCALABLE_HINT)
-            K = ntk_kernel(F, **self._kernel_params())
-            coef = cholesky_coefficients(K, Y, self.alpha)
-            del K
-            if coef is None and self.solver == "cholesky":
-                raise ValueError(
-                    "solver='cholesky' failed: K + alpha I is not positive definite (singular "
-                    f"kernel with alpha={self.alpha!r}). Use solver='eigh' or 'auto', which "
-                    "treat null directions exactly, or a positive alpha.")
-        if coef is None:
-            if self._spectrum is None:
-                self._spectrum = self._decompose(F)
-            self.eigenvalues_ = self._spectrum.eigenvalues
-            QtY = self._spectrum.project(Y)
-            coef = self._spectrum.coefficients(QtY, self.alpha, self._flow_scale(self.t))
-            self.solver_ = "eigh"
-        else:
-            self.solver_ = "cholesky"
-        self.dual_coef_ = coef
-        self.n_iter_, self.residual_ = 0, None  # a direct solve
+        self._record_config()
+        scale = flow_scale(self.learning_rate, self.t, Y.size)
+        solver = self._choose_solver(X, Y)
+        try:
+            coef = solver.coefficients([scale])[0]
+        except NotPositiveDefinite:
+            if self.solver == "cholesky":
+                raise
+            solver = self._new_solver("eigh", self.alpha, X, Y)  # null directions exactly
+            coef = solver.coefficients([scale])[0]
+        self._store_fit(X, Y, solver, coef, self.learning_rate)
+        self.solver_ = solver.name
+        self.n_iter_, self.residual_ = solver.n_iter, solver.residual
+        if solver.name == "eigh":
+            self.eigenvalues_ = solver.eigenvalues
+        elif hasattr(self, "eigenvalues_"):
+            del self.eigenvalues_  # from an earlier fit with another solver
         return self
 
-    def _stationary_encoder(self):
-        encoder = self.encoder_
-        return encoder is not None and getattr(encoder, "is_stationary", False)
-
-    def _resolve_solver(self, X):
-        """The solver to run: the requested one, or the choice of "auto"."""
-        if self.solver == "fft":
-            if not self._stationary_encoder():
-                raise ValueError(
-                    "solver='fft' needs a stationary Fourier feature map inside the model: "
-                    "pass encoder=FourierFeatureTransformer(...) with a 'basic', 'positional', "
-                    "'gaussian', 'uniform' or 'transformer' encoding and include_input=False, "
-                    f"and fit on pixel coordinates (got encoder={self.encoder!r}).")
+    def _choose_solver(self, X, Y):
+        """The requested solver on (X, Y), or the choice of "auto"."""
+        if self.solver != "auto":
+            return self._new_solver(self.solver, self.alpha, X, Y)
+        if X.shape[0] >= _FFT_FROM and self.memory is None:
             try:
-                self._grid = Grid(X, "the training coordinates")
-            except ValueError as exc:
-                raise ValueError(f"solver='fft' needs grid data: {exc}") from None
-            return "fft"
-        if self.solver in ("cg", "eigh", "cholesky"):
-            return self.solver
-        if (X.shape[0] >= _FFT_FROM and self._stationary_encoder()
-                and self.memory is None and self._spectrum is None):
-            try:
-                self._grid = Grid(X)
-                return "fft"
-            except ValueError:
+                return self._new_solver("fft", self.alpha, X, Y)
+            except ValueError:  # not a stationary encoder on a full grid
                 pass
-        if self._spectrum is None and self._converged and self.memory is None:
-            return "cholesky"
-        return "eigh"
+        converged = self.t is None or np.isinf(self.t)
+        # with memory=, one cached eigendecomposition serves every t and alpha
+        return self._new_solver("cholesky" if converged and self.memory is None else "eigh",
+                                self.alpha, X, Y)
 
-    def _krylov_solution(self):
-        """The Krylov machinery on the training operator (rebuilt on demand, never pickled)."""
-        if self.solver_ == "fft":
-            grid = self._grid
-            shape = grid.shape[::-1]
-            operator = ToeplitzKernel(self._lag_kernel(grid.spacing, shape), shape, self.alpha)
-            Y = grid.to_array(self._Y).reshape(grid.size, -1)
-            return KrylovSolution(operator.matvec, operator.precondition, Y, self.tol,
-                                  self.max_iter)
-        operator = BlockedKernel(self._features(self.X_fit_), self._kernel_params(), self.alpha)
-        return KrylovSolution(operator.matvec, None, self._Y, self.tol, self.max_iter)
-
-    def _from_operator_order(self, coef):
-        if self.solver_ == "fft":
-            return self._grid.from_array(coef.reshape(self._grid.shape[::-1] + coef.shape[1:]))
-        return coef
-
-    def _lag_kernel(self, spacing, n_lags):
-        """The stationary kernel on lags ``l * spacing`` (coordinate order), |l| < n_lags.
-
-        ``n_lags`` is in array order (reversed coordinates); so is the result.
-        The inner products ``gamma(0) . gamma(lag)`` separate per frequency into
-        exponential sums: a small complex matrix product, not n x m work.
-        """
-        enc = self.encoder_
-        B = enc.B_.astype(np.float64)
-        a2 = enc.amplitudes_.astype(np.float64) ** 2
-        d = B.shape[1]
-        factors = []
-        for axis, m in enumerate(n_lags):
-            col = d - 1 - axis
-            offsets = np.arange(-(m - 1), m) * spacing[col]
-            factors.append(np.exp(2j * np.pi * np.outer(offsets, B[:, col])))
-        prod = factors[0] * a2
-        for f in factors[1:-1]:
-            prod = (prod[:, None, :] * f[None, :, :]).reshape(-1, B.shape[0])
-        h = (prod @ factors[-1].T).real if len(factors) > 1 else prod.sum(1).real
-        h = h.reshape(tuple(2 * m - 1 for m in n_lags))
-        n_out = 2 * B.shape[0]
-        inner = h / n_out
-        norm_sq = a2.sum() / n_out
-        inner[tuple(m - 1 for m in n_lags)] = norm_sq  # lag 0 exactly
-        return stationary_ntk(inner, norm_sq, **self._kernel_params())
-
-    def _flow_scale(self, t):
-        return flow_scale(self.learning_rate, t, self._n_entries)
-
-    def _get_spectrum(self):
-        if self._spectrum is None:  # fitted by Cholesky: decompose once, on demand
-            self._spectrum = self._decompose(self._features(self.X_fit_))
-            self.eigenvalues_ = self._spectrum.eigenvalues
-        return self._spectrum
+    def _expected_failed_checks(self):
+        if self.solver in ITERATIVE:
+            return {}
+        return {"check_non_transformer_estimators_n_iter":
+                "the direct solvers (eigh, cholesky) run no iterations: n_iter_ is 0"}
 
     def _check_times(self, times):
         times = [None if t is None else float(t) for t in np.atleast_1d(
@@ -440,29 +353,14 @@ class NTKRegressor(_NTKBase):
             raise ValueError("times must hold at least one time.")
         for t in times:
             check_number(t, "each time", low=0, allow_none=True, allow_inf=True)
-        return times
+        return self._flow_scales(times)
 
-    def _predict_with(self, X, coefs):
-        """Predictions for several coefficient arrays; by FFT when X lies on a grid refinement."""
-        if getattr(self, "solver_", None) == "fft":
-            fine = fine_lattice(self._grid, X)
-            if fine is not None:
-                r, index = fine
-                _, extent = lattice_extent(self._grid.shape[::-1], r, index)
-                if np.prod(extent) <= _MAX_FINE_FACTOR * (self._grid.size + X.shape[0]):
-                    spacing = self._grid.spacing / r
-                    # all coefficient arrays in one convolution: one fine-lag kernel
-                    stacked = self._grid.to_array(np.concatenate(coefs, axis=1))
-                    pred = predict_on_lattice(stacked, r, index,
-                                              lambda n_lags: self._lag_kernel(spacing, n_lags))
-                    return np.split(pred, len(coefs), axis=1)
-        return super()._predict_with(X, coefs)
-
-    def _expected_failed_checks(self):
-        if self.solver in ITERATIVE:
-            return {}
-        return {"check_non_transformer_estimators_n_iter":
-                "the direct solvers (eigh, cholesky) run no iterations: n_iter_ is 0"}
+    def _solver_for(self, scales):
+        """The fitted solver, or an eigh one on the same data where it cannot serve ``scales``."""
+        solver = self._solver()
+        if solver.finite_times or all(np.isinf(c) for c in scales):
+            return solver
+        return self._solver("eigh")
 
     def predict_trajectory(self, X, times):
         """Predictions at several training times from one decomposition, without refitting.
@@ -481,22 +379,9 @@ class NTKRegressor(_NTKBase):
         trajectory : ndarray of shape (len(times), n_samples[, n_outputs])
         """
         X = self._validate_predict_data(X)
-        times = self._check_times(times)
-        scales = [self._flow_scale(t) for t in times]
-        if self.solver_ in ITERATIVE:
-            coefs = [self._from_operator_order(c)
-                     for c in self._krylov_solution().coefficients(scales)]
-            out = np.stack(self._predict_with(X, coefs))
-        else:
-            spec = self._get_spectrum()
-            QtY = spec.project(self._Y)
-            filters = [spec.flow_filter(self.alpha, c) for c in scales]
-            out = np.empty((len(times), X.shape[0], self.n_outputs_))
-            for rows, Kx in self._test_kernel_blocks(X):
-                KQ = Kx @ spec.eigenvectors
-                for i, phi in enumerate(filters):
-                    out[i, rows] = KQ @ (phi[:, None] * QtY)
-        return out[..., 0] if self._y_ndim == 1 else out
+        scales = self._check_times(times)
+        solver = self._solver_for(scales)
+        return self._shape_output(np.stack(solver.predict(X, solver.coefficients(scales))))
 
     def training_curve(self, times):
         """Predicted training MSE of the network at each time.
@@ -516,13 +401,9 @@ class NTKRegressor(_NTKBase):
         mse : ndarray of shape (len(times),)
         """
         check_is_fitted(self)
-        times = self._check_times(times)
-        scales = [self._flow_scale(t) for t in times]
-        if self.solver_ in ITERATIVE:
-            return self._krylov_solution().training_mse(scales)
-        spec = self._get_spectrum()
-        QtY = spec.project(self._Y)
-        return np.array([spec.training_mse(QtY, self.alpha, c) for c in scales])
+        scales = self._check_times(times)
+        solver = self._solver()
+        return (solver if solver.finite_times else self._solver("eigh")).training_mse(scales)
 
 
 class NTKRegressorCV(_NTKBase):
@@ -547,7 +428,8 @@ class NTKRegressorCV(_NTKBase):
     each fold is decomposed once and every candidate predicts the fold's test
     part. Splitters that read pixel coordinates need them: give the Fourier
     feature map as ``encoder=`` and fit on coordinates, or pass the split
-    computed on the coordinates, ``cv=list(PixelGridSplit().split(X_coords))``. The score is minus the mean squared error (PSNR ranks identically
+    computed on the coordinates, ``cv=list(PixelGridSplit().split(X_coords))``.
+    The score is minus the mean squared error (PSNR ranks identically
     for data in [0, 1]).
 
     Parameters
@@ -617,7 +499,8 @@ class NTKRegressorCV(_NTKBase):
         self.max_kernel_memory = max_kernel_memory
         self.encoder = encoder
 
-    def _candidates(self):
+    def _grid(self):
+        """Candidate times and alphas, validated."""
         times = list(np.atleast_1d(np.asarray(self.times, dtype=object)))
         alphas = list(np.atleast_1d(np.asarray(self.alphas, dtype=object)))
         if not times or not alphas:
@@ -627,8 +510,7 @@ class NTKRegressorCV(_NTKBase):
         for a in alphas:
             check_number(a, "each entry of alphas", low=0)
         times = [None if t is None or np.isinf(t) else float(t) for t in times]
-        # GridSearchCV order (sorted names, the last varying fastest): alpha outer, t inner
-        return [(t, float(a)) for a in alphas for t in times]
+        return times, [float(a) for a in alphas]
 
     def fit(self, X, y):
         """Score every (t, alpha), then refit on all data with the best one.
@@ -644,77 +526,65 @@ class NTKRegressorCV(_NTKBase):
             The fitted estimator.
         """
         self._check_kernel_params()
-        candidates = self._candidates()
+        times, alphas = self._grid()
         X, Y = self._validate_fit_data(X, y)
-        self.encoder_ = None if self.encoder is None else clone(self.encoder).fit(X)
-        F = self._features(X)
-        spectrum = self._decompose(F)
+        self._record_config()
+        solver = self._new_solver("eigh", 0.0, X, Y)
         if self.cv is None:
-            scores, criteria = self._efficient_scores(spectrum, Y, candidates)
-            scores = scores[:, None]
+            scores, criteria = self._efficient_scores(solver, times, alphas)
         else:
-            # the splitter sees X (coordinates when an encoder is set), the kernel F
-            scores = self._split_scores(X, F, Y, candidates)
-            criteria = ["cv"] * len(candidates)
-        self._store_results(candidates, scores, criteria)
-        final = NTKRegressor(t=self.best_t_, alpha=self.best_alpha_, solver="eigh",
-                             encoder=self.encoder,
-                             learning_rate=self.learning_rate,
-                             max_kernel_memory=self.max_kernel_memory,
-                             **{k: v for k, v in self.get_params().items()
-                                if k in ("depth", "kernel", "weight_std", "bias_std")})
-        final._fit_arrays(X, Y, spectrum)
-        self.X_fit_, self.dual_coef_ = final.X_fit_, final.dual_coef_
-        self.eigenvalues_, self.n_outputs_ = final.eigenvalues_, final.n_outputs_
+            scores = self._split_scores(X, Y, times, alphas)
+            criteria = ["cv"] * scores.shape[0]
+        self._store_results(times, alphas, scores, criteria)
+        final = solver.with_alpha(self.best_alpha_)
+        scale = flow_scale(self.learning_rate, self.best_t_, Y.size)
+        self._store_fit(X, Y, final, final.coefficients([scale])[0], self.learning_rate)
+        self.eigenvalues_ = solver.eigenvalues
         return self
 
-    def _efficient_scores(self, spectrum, Y, candidates):
-        QtY = spectrum.project(Y)
-        n = Y.shape[0]
-        Q2 = spectrum.eigenvectors ** 2
-        scores, criteria = np.empty(len(candidates)), []
-        for i, (t, alpha) in enumerate(candidates):
-            c = flow_scale(self.learning_rate, t, Y.size)
-            h = spectrum.hat_filter(alpha, c)
-            if t is None:  # exact leave-one-out
-                resid = Y - spectrum.eigenvectors @ (h[:, None] * QtY)
-                denom = 1.0 - Q2 @ h
-                ok = np.all(denom > 1e-12)
-                scores[i] = -np.mean((resid / denom[:, None]) ** 2) if ok else -np.inf
-                criteria.append("loo")
-            else:  # generalized cross-validation
-                mse = np.sum(((1.0 - h)[:, None] * QtY) ** 2) / Y.size
-                dof = 1.0 - h.sum() / n
-                scores[i] = -mse / dof ** 2 if dof > 1e-12 else -np.inf
-                criteria.append("gcv")
-        return scores, criteria
+    def _efficient_scores(self, solver, times, alphas):
+        """Exact LOO (t = None) or GCV (finite t) from the one decomposition, alpha outer."""
+        scores, criteria = [], []
+        for alpha in alphas:
+            shifted = solver.with_alpha(alpha)
+            for t in times:
+                if t is None:
+                    scores.append(shifted.loo_score())
+                    criteria.append("loo")
+                else:
+                    scores.append(shifted.gcv_score(flow_scale(self.learning_rate, t,
+                                                               solver.Y.size)))
+                    criteria.append("gcv")
+        return np.array(scores)[:, None], criteria
 
-    def _split_scores(self, X, F, Y, candidates):
-        cv = check_cv(self.cv)
-        folds = list(cv.split(X, Y))
-        scores = np.empty((len(candidates), len(folds)))
+    def _split_scores(self, X, Y, times, alphas):
+        """Minus the test MSE of every candidate on every fold: one decomposition per fold."""
+        folds = list(check_cv(self.cv).split(X, Y))
+        scores = np.empty((len(alphas) * len(times), len(folds)))
         for k, (train, test) in enumerate(folds):
-            spectrum = self._decompose(F[train])
-            QtY = spectrum.project(Y[train])
-            KQ = ntk_kernel(F[test], F[train], **self._kernel_params()) @ spectrum.eigenvectors
-            for i, (t, alpha) in enumerate(candidates):
-                c = flow_scale(self.learning_rate, t, Y[train].size)
-                pred = KQ @ (spectrum.flow_filter(alpha, c)[:, None] * QtY)
+            fold = self._new_solver("eigh", 0.0, X[train], Y[train])
+            scales = [flow_scale(self.learning_rate, t, Y[train].size) for t in times]
+            coefs = [c for a in alphas for c in fold.with_alpha(a).coefficients(scales)]
+            for i, pred in enumerate(fold.predict(X[test], coefs)):
                 scores[i, k] = -np.mean((pred - Y[test]) ** 2)
         return scores
 
-    def _store_results(self, candidates, scores, criteria):
+    def _store_results(self, times, alphas, scores, criteria):
+        # GridSearchCV order (sorted names, the last varying fastest): alpha outer, t inner
+        candidates = [(t, a) for a in alphas for t in times]
         mean = scores.mean(axis=1)
         best = int(np.argmax(mean))
         ranks = np.empty(len(mean), dtype=np.int32)
         ranks[np.argsort(-mean, kind="stable")] = np.arange(1, len(mean) + 1)
+        with np.errstate(invalid="ignore"):  # a -inf score (undefined LOO) has no spread: nan
+            std = scores.std(axis=1)
         results = {
             "params": [{"t": t, "alpha": a} for t, a in candidates],
             "param_t": np.ma.masked_array([t for t, _ in candidates], dtype=object),
             "param_alpha": np.ma.masked_array([a for _, a in candidates], dtype=object),
             "criterion": np.array(criteria),
             "mean_test_score": mean,
-            "std_test_score": scores.std(axis=1),
+            "std_test_score": std,
             "rank_test_score": ranks,
         }
         for k in range(scores.shape[1]):

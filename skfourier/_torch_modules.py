@@ -43,7 +43,10 @@ def _standard_linear(n_in, n_out, weight_std, generator):
 
 
 def _siren_linear(n_in, n_out, omega_0, first, generator):
-    """SIREN initialisation (Sitzmann et al. 2020): U(-1/n, 1/n) first, U(-sqrt(6/n)/w0, .) after."""
+    """SIREN initialisation (Sitzmann et al. 2020).
+
+    U(-1/n, 1/n) in the first layer, U(-sqrt(6/n)/w0, sqrt(6/n)/w0) after.
+    """
     layer = nn.Linear(n_in, n_out)
     bound = 1.0 / n_in if first else math.sqrt(6.0 / n_in) / omega_0
     nn.init.uniform_(layer.weight, -bound, bound, generator=generator)

@@ -10,7 +10,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -193,53 +192,47 @@ def _figure(panels, path, suptitle):
 
 def run_demo(args):
     """The Fourier-features paper's comparison on the embedded sample image."""
-    from ._experiments import (DEMO_FLOW_SCALE, DENSE_LIMIT, fit_and_score, make_model,
-                               paper_encoders)
-    from .datasets import image_to_regression, load_sample_image, regression_to_image
-    from .model_selection import PixelGridSplit
+    from .datasets import load_sample_image
+    from .recipes import DEMO_FLOW_SCALE, DENSE_LIMIT, compare_encodings, paper_encoders
 
     size = args.size or (96 if args.model == "ntk" else 64)
     _check_side(size, 8, MAX_SIDE)
+
+    def skip(name, encoder, n_train):
+        if args.model == "ntk" and not encoder.is_stationary and n_train > DENSE_LIMIT:
+            print(f"skipping {name!r}: without a stationary mapping the NTK needs the "
+                  f"dense solver, too large for {n_train} training pixels", file=sys.stderr)
+            return True
+        return False
+
     with _Output(args.out) as output:
         img = load_sample_image("china", size=size)
-        X, y = image_to_regression(img)
-        train, test = next(PixelGridSplit().split(X))
-        train_side = (size + 1) // 2
-        rows, panels = [], [("ground truth", img)]
+        n_train = ((size + 1) // 2) ** 2
         # a finite budget, like the papers' few hundred iterations, under which too-low
         # scales stay blurry and too-high ones noisy; the same c = t / N at every size
-        t = DEMO_FLOW_SCALE * y[train].size
-        for name, encoder in _progress(paper_encoders(train_side, random_state=args.seed),
-                                       f"demo ({args.model}, {size}x{size})"):
-            if args.model == "ntk" and not encoder.is_stationary and len(train) > DENSE_LIMIT:
-                print(f"skipping {name!r}: without a stationary mapping the NTK needs the "
-                      f"dense solver, too large for {len(train)} training pixels",
-                      file=sys.stderr)
-                continue
-            model = make_model(args.model, encoder, t=t, max_iter=args.iters,
-                               random_state=args.seed)
-            score, seconds, full = fit_and_score(model, X, y, train, test, predict_on=X)
-            rows.append({"name": name, "encoding": encoder.encoding,
-                         "scale": encoder.scale if encoder.encoding not in ("none", "basic")
-                         else None, "test_psnr": round(score, 3),
-                         "fit_seconds": round(seconds, 3)})
-            panels.append((f"{name}\n{score:.2f} dB", regression_to_image(full, img.shape)))
+        t = DEMO_FLOW_SCALE * n_train * img.shape[-1]
+        encoders = _progress(paper_encoders((size + 1) // 2, random_state=args.seed),
+                             f"demo ({args.model}, {size}x{size})")
+        rows = compare_encodings(img, encoders, model=args.model, t=t, max_iter=args.iters,
+                                 random_state=args.seed, skip=skip)
         report = {"image": "china", "size": size, "model": args.model, "seed": args.seed,
                   "ntk_time": t if args.model == "ntk" else None,
                   "mlp_iterations": args.iters if args.model == "mlp" else None,
                   "protocol": "train on pixels [::2, ::2], test on [1::2, 1::2]",
-                  "results": rows}
+                  "results": [r.as_dict() for r in rows]}
         output.path("results.json").write_text(json.dumps(report, indent=2))
+        panels = [("ground truth", img)] + [(f"{r.name}\n{r.test_psnr:.2f} dB", r.reconstruction)
+                                            for r in rows]
         _figure(panels, output.path("demo.png"),
                 f"{args.model.upper()} on {size}x{size} china.jpg: even pixels -> odd pixels")
         written = output.commit()
-    print(_table(rows))
+    print(_table([r.as_dict() for r in rows]))
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
 def _encoder_for(args, train_side):
-    from ._experiments import PAPER_SCALES, make_encoder, matched_scale
+    from .recipes import PAPER_SCALES, make_encoder, matched_scale
 
     encoding = args.encoding
     scale = args.scale
@@ -250,9 +243,8 @@ def _encoder_for(args, train_side):
 
 def run_image(args):
     """Fit a user's image on its even pixels and reconstruct it."""
-    from ._experiments import fit_and_score, make_model
-    from .datasets import image_to_regression, load_image, regression_to_image
-    from .model_selection import PixelGridSplit
+    from .datasets import load_image
+    from .recipes import compare_encodings
 
     size = args.size or 128
     _check_side(size, 4, MAX_SIDE)
@@ -260,36 +252,30 @@ def run_image(args):
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
     with _Output(args.out) as output:
-        X, y = image_to_regression(img)
-        train, test = next(PixelGridSplit().split(X))
         encoder = _encoder_for(args, (size + 1) // 2)
-        model = make_model(args.model, encoder, t=args.t, max_iter=args.iters,
-                           random_state=args.seed, verbose=1)
         print(f"fitting {args.model} with {encoder.encoding} features (scale "
-              f"{encoder.scale:.3g}) on {len(train)} pixels ...", file=sys.stderr)
-        score, seconds, full = fit_and_score(model, X, y, train, test, predict_on=X)
-        recon = regression_to_image(full, img.shape)
-        _save_png(recon, output.path("reconstruction.png"))
+              f"{encoder.scale:.3g}) on {((size + 1) // 2) ** 2} pixels ...", file=sys.stderr)
+        (row,) = compare_encodings(img, [(args.model, encoder)], model=args.model, t=args.t,
+                                   max_iter=args.iters, random_state=args.seed, verbose=1)
+        _save_png(row.reconstruction, output.path("reconstruction.png"))
         report = {"input": str(args.path), "size": size, "model": args.model,
                   "encoding": encoder.encoding, "scale": encoder.scale, "t": args.t,
-                  "seed": args.seed, "test_psnr": round(score, 3),
-                  "fit_seconds": round(seconds, 3),
+                  "seed": args.seed, "test_psnr": round(row.test_psnr, 3),
+                  "fit_seconds": round(row.fit_seconds, 3),
                   "protocol": "train on pixels [::2, ::2], test on [1::2, 1::2]"}
         output.path("report.json").write_text(json.dumps(report, indent=2))
-        _figure([("input", img), (f"reconstruction\n{score:.2f} dB", recon)],
+        _figure([("input", img), (f"reconstruction\n{row.test_psnr:.2f} dB", row.reconstruction)],
                 output.path("figure.png"), Path(args.path).name)
         written = output.commit()
-    print(f"held-out PSNR {score:.2f} dB in {seconds:.1f} s; wrote "
+    print(f"held-out PSNR {row.test_psnr:.2f} dB in {row.fit_seconds:.1f} s; wrote "
           + ", ".join(str(p) for p in written))
     return 0
 
 
 def run_video(args):
     """Fit every k-th frame of a clip and interpolate the frames in between."""
-    from ._experiments import make_model
-    from .datasets import load_video, make_video, regression_to_video, video_to_regression
-    from .metrics import psnr
-    from .model_selection import FrameHoldoutSplit
+    from .datasets import load_video, make_video
+    from .recipes import interpolate_video
 
     size = args.size or 32
     _check_side(size, 4, MAX_VIDEO_SIDE)
@@ -303,34 +289,28 @@ def run_video(args):
         raise ValueError(f"the clip has {video.shape[0]} frames; --keep-every "
                          f"{args.keep_every} needs more than that to hold any frame out.")
     with _Output(args.out) as output:
-        X, y = video_to_regression(video)
-        train, test = next(FrameHoldoutSplit(keep_every=args.keep_every).split(X))
         encoder = _encoder_for(args, size)
-        model = make_model(args.model, encoder, t=args.t, max_iter=args.iters,
-                           random_state=args.seed, verbose=1)
-        print(f"fitting {args.model} on {len(train)} pixels of "
-              f"{len(np.unique(X[train, 2]))} frames ...", file=sys.stderr)
-        start = time.perf_counter()
-        model.fit(X[train], y[train])
-        seconds = time.perf_counter() - start
-        recon = regression_to_video(model.predict(X), video.shape)
-        per_frame = [psnr(video[k], recon[k]) for k in range(video.shape[0])]
-        held = [k for k in range(video.shape[0]) if k % args.keep_every]
-        score = psnr(video[held], recon[held])
+        print(f"fitting {args.model} on every {args.keep_every}th of {video.shape[0]} frames "
+              "...", file=sys.stderr)
+        result = interpolate_video(video, encoder, keep_every=args.keep_every, model=args.model,
+                                   t=args.t, max_iter=args.iters, random_state=args.seed,
+                                   verbose=1)
+        recon, per_frame = result.reconstruction, result.per_frame_psnr
         _save_gif(recon, output.path("reconstruction.gif"))
         report = {"input": source, "frames": int(video.shape[0]), "size": size,
                   "model": args.model, "encoding": encoder.encoding, "scale": encoder.scale,
                   "t": args.t, "keep_every": args.keep_every, "seed": args.seed,
-                  "held_out_psnr": round(score, 3), "fit_seconds": round(seconds, 3),
-                  "per_frame_psnr": [round(p, 3) for p in per_frame]}
+                  "held_out_psnr": round(result.held_out_psnr, 3),
+                  "fit_seconds": round(result.fit_seconds, 3),
+                  "per_frame_psnr": [round(float(p), 3) for p in per_frame]}
         output.path("report.json").write_text(json.dumps(report, indent=2))
-        show = held[:3]
+        show = [k for k in range(video.shape[0]) if k % args.keep_every][:3]
         panels = [(f"frame {k}", video[k]) for k in show]
         panels += [(f"frame {k}\n{per_frame[k]:.1f} dB", recon[k]) for k in show]
         _figure(panels, output.path("figure.png"), f"held-out frames ({source})")
         written = output.commit()
-    print(f"held-out-frame PSNR {score:.2f} dB in {seconds:.1f} s; wrote "
-          + ", ".join(str(p) for p in written))
+    print(f"held-out-frame PSNR {result.held_out_psnr:.2f} dB in {result.fit_seconds:.1f} s; "
+          "wrote " + ", ".join(str(p) for p in written))
     return 0
 
 

@@ -443,4 +443,3 @@ def make_video(n_frames=30, size=64, *, speed=0.25, rotation=30.0, random_state=
         v = -np.sin(angle) * dx + np.cos(angle) * dy + 0.5 + 0.5 * speed * s
         frames.append(_texture(u, v, phases))
     return np.stack(frames)
-

@@ -8,7 +8,8 @@ each ReLU layer applies the arc-cosine recursion (Cho & Saul 2009,
 Jacot et al. 2018, Arora et al. 2019)::
 
     c = Sigma(x, y) / sqrt(Sigma(x, x) Sigma(y, y)),  theta = arccos(c)
-    Sigma'(x, y) = W_std^2 sqrt(Sigma(x, x) Sigma(y, y)) (sin theta + (pi - theta) c) / (2 pi) + b_std^2
+    Sigma'(x, y) = W_std^2 sqrt(Sigma(x, x) Sigma(y, y)) (sin theta + (pi - theta) c) / (2 pi)
+                   + b_std^2
     Theta'(x, y) = Sigma'(x, y) + W_std^2 Theta(x, y) (pi - theta) / (2 pi)
 
 The cosine is clipped to [-1, 1], pairs with a zero-variance input take the
@@ -32,11 +33,20 @@ KINDS = ("ntk", "nngp")
 _BLOCK_BYTES = 1 << 23
 
 
-def _check_params(depth, weight_std, bias_std, kind):
+# Largest weight / bias std whose square is a finite float64.
+_MAX_STD = 1e150
+
+
+def check_kernel_params(depth, weight_std, bias_std, kind, kind_name="kind"):
+    """Validate the network parameters; ValueError naming the parameter and the fix."""
     check_number(depth, "depth", low=0, integer=True)
     check_number(weight_std, "weight_std", low=0, low_inclusive=False)
     check_number(bias_std, "bias_std", low=0)
-    check_option(kind, "kind", KINDS)
+    check_option(kind, kind_name, KINDS)
+    for value, name in ((weight_std, "weight_std"), (bias_std, "bias_std")):
+        if float(value) > _MAX_STD:
+            raise ValueError(f"{name}={value!r} is too large: {name}**2 overflows float64; "
+                             f"use a value below {_MAX_STD:.0e} (typical: 1 to 2).")
 
 
 def _relu_layers(nngp, ntk, var_x, var_y, depth, w2, b2, unit):
@@ -127,7 +137,7 @@ def ntk_kernel(X, Y=None, *, depth=3, weight_std=1.0, bias_std=0.0, kind="ntk"):
     >>> from sklearn.kernel_ridge import KernelRidge
     >>> model = KernelRidge(kernel="precomputed", alpha=1e-3).fit(ntk_kernel(X), [0.0, 1.0])
     """
-    _check_params(depth, weight_std, bias_std, kind)
+    check_kernel_params(depth, weight_std, bias_std, kind)
     tx = _as_tensor(X, "X")
     symmetric = Y is None
     ty = tx if symmetric else _as_tensor(Y, "Y")
@@ -135,8 +145,8 @@ def ntk_kernel(X, Y=None, *, depth=3, weight_std=1.0, bias_std=0.0, kind="ntk"):
         raise ValueError(f"X has {tx.shape[1]} features but Y has {ty.shape[1]}.")
     d = tx.shape[1]
     w2, b2 = float(weight_std) ** 2, float(bias_std) ** 2
-    qx = (tx * tx).sum(1) / d
-    qy = qx if symmetric else (ty * ty).sum(1) / d
+    qx = _squared_norms(tx, "X")
+    qy = qx if symmetric else _squared_norms(ty, "Y")
     out = torch.empty((tx.shape[0], ty.shape[0]), dtype=torch.float64)
     rows = max(1, _BLOCK_BYTES // (8 * max(ty.shape[0], 1)))
     for start in range(0, tx.shape[0], rows):
@@ -149,7 +159,28 @@ def ntk_kernel(X, Y=None, *, depth=3, weight_std=1.0, bias_std=0.0, kind="ntk"):
         out[sl] = ntk if kind == "ntk" else nngp
     if symmetric:
         out.diagonal().copy_(_diag(qx, depth, w2, b2, kind))
+    _check_finite(out, depth, weight_std)
     return out.numpy()
+
+
+def _squared_norms(t, name):
+    """``x . x / d`` per row; ValueError when it overflows float64 (inputs far too large)."""
+    q = (t * t).sum(1) / max(t.shape[1], 1)
+    if not torch.all(torch.isfinite(q)):
+        big = float(t.abs().max())
+        raise ValueError(f"{name} has entries so large ({big:.3g}) that their squared norm "
+                         "overflows float64; rescale the inputs (coordinates in [0, 1), "
+                         "Fourier features of magnitude <= 1).")
+    return q
+
+
+def _check_finite(out, depth, weight_std):
+    """ValueError instead of a silently non-finite kernel (overflow through the layers)."""
+    if not bool(torch.all(torch.isfinite(out))):
+        raise ValueError(
+            f"the kernel overflowed float64 through {depth} layers with weight_std="
+            f"{weight_std!r}: each layer multiplies it by about weight_std**2 / 2. Rescale the "
+            "inputs or lower weight_std (sqrt(2) keeps the scale constant).")
 
 
 def _diag(q, depth, w2, b2, kind):
@@ -179,10 +210,12 @@ def ntk_diagonal(X, *, depth=3, weight_std=1.0, bias_std=0.0, kind="ntk"):
     >>> ntk_diagonal(np.ones((2, 3)), depth=2)
     array([0.75, 0.75])
     """
-    _check_params(depth, weight_std, bias_std, kind)
+    check_kernel_params(depth, weight_std, bias_std, kind)
     tx = _as_tensor(X, "X")
-    q = (tx * tx).sum(1) / tx.shape[1]
-    return _diag(q, depth, float(weight_std) ** 2, float(bias_std) ** 2, kind).numpy()
+    out = _diag(_squared_norms(tx, "X"), depth, float(weight_std) ** 2, float(bias_std) ** 2,
+                kind)
+    _check_finite(out, depth, weight_std)
+    return out.numpy()
 
 
 def stationary_ntk(inner, norm_sq, *, depth=3, weight_std=1.0, bias_std=0.0, kind="ntk"):
@@ -213,7 +246,7 @@ def stationary_ntk(inner, norm_sq, *, depth=3, weight_std=1.0, bias_std=0.0, kin
     >>> np.allclose(stationary_ntk(X @ X.T / 2, 0.5, depth=2), ntk_kernel(X, depth=2))
     True
     """
-    _check_params(depth, weight_std, bias_std, kind)
+    check_kernel_params(depth, weight_std, bias_std, kind)
     check_number(norm_sq, "norm_sq", low=0)
     inner = np.asarray(inner, dtype=np.float64)
     if not np.all(np.isfinite(inner)):
@@ -226,7 +259,9 @@ def stationary_ntk(inner, norm_sq, *, depth=3, weight_std=1.0, bias_std=0.0, kin
     var_x = torch.full((1,), var, dtype=torch.float64)
     var_y = torch.full((flat.shape[1],), var, dtype=torch.float64)
     nngp, ntk = _relu_layers(nngp, ntk, var_x, var_y, depth, w2, b2, unit=False)
-    out = (ntk if kind == "ntk" else nngp).numpy().reshape(inner.shape)
+    result = ntk if kind == "ntk" else nngp
+    _check_finite(result, depth, weight_std)
+    out = result.numpy().reshape(inner.shape)
     # where the inner product equals the norm (zero lag) the value is the exact diagonal
     exact = float(_diag(torch.tensor([float(norm_sq)], dtype=torch.float64), depth, w2, b2,
                         kind)[0])

@@ -2,6 +2,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from skorch.exceptions import DeviceWarning
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
@@ -160,12 +161,40 @@ def test_cuda_requested_but_absent(small, monkeypatch):
     assert CoordinateMLPRegressor(**FAST, device="auto").fit(X, Y).device_ == "cpu"
 
 
+def test_cuda_fitted_model_predicts_on_cpu_after_load(small, tmp_path, monkeypatch):
+    """Simulates the device move: the pickle says CUDA, the loading machine has none."""
+    X, Y = small
+    model = CoordinateMLPRegressor(**FAST).fit(X, Y)
+    expected = model.predict(X)
+    model.device_ = "cuda"          # as left by fit(device="cuda")
+    model.net_.device = "cuda"
+    joblib.dump(model, tmp_path / "m.joblib")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning, match="CUDA"):
+        loaded = joblib.load(tmp_path / "m.joblib")
+    assert loaded.device_ == "cpu" and str(loaded.net_.device) == "cpu"
+    assert_allclose(loaded.predict(X), expected, rtol=1e-12)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_fit_predicts_on_cpu_after_load(small, tmp_path):
+def test_cuda_fit_predicts_after_load(small, tmp_path):
     X, Y = small
     model = CoordinateMLPRegressor(**FAST, device="cuda").fit(X, Y)
     joblib.dump(model, tmp_path / "m.joblib")
     assert_allclose(joblib.load(tmp_path / "m.joblib").predict(X), model.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("change", [{"hidden_layer_sizes": (8, 8)}, {"activation": "tanh"},
+                                    {"batch_norm": True}, {"parameterization": "ntk"}])
+def test_warm_start_refuses_a_changed_architecture(small, change):
+    X, Y = small
+    model = CoordinateMLPRegressor(**{**FAST, "hidden_layer_sizes": (8,)}, warm_start=True)
+    model.fit(X, Y)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=f"{name} from .* changed.*warm_start=False"):
+        model.set_params(**change).fit(X, Y)
+    model.set_params(warm_start=False).fit(X, Y)  # a new network with the new settings
+    assert model.n_iter_ == FAST["max_iter"]
 
 
 @pytest.mark.parametrize("params, match", [

@@ -1,3 +1,5 @@
+import pickle
+
 import joblib
 import numpy as np
 import pytest
@@ -201,6 +203,38 @@ def test_joblib_round_trip(data, tmp_path):
                           model.predict_trajectory(Xt, [1.0, 2.0]))
 
 
+@pytest.mark.parametrize("n", [1000, pytest.param(4096, marks=pytest.mark.slow)])
+def test_eigh_fitted_model_pickles_light(n, rng):
+    """The decomposition is a cache: pickles hold inputs, targets and coefficients, no n x n."""
+    X, Y = rng.uniform(size=(n, 2)), rng.uniform(size=(n, 3))
+    model = NTKRegressor(**KERNEL, t=50.0, solver="eigh").fit(X, Y)
+    payload = pickle.dumps(model)
+    data_bytes = X.nbytes + Y.nbytes + model.dual_coef_.nbytes
+    assert len(payload) <= 2 * data_bytes + 2 ** 20
+    loaded = pickle.loads(payload)
+    Xt = rng.uniform(size=(20, 2))
+    assert np.array_equal(loaded.predict(Xt), model.predict(Xt))
+    times = [1.0, 50.0, None]
+    assert_allclose(loaded.predict_trajectory(Xt, times), model.predict_trajectory(Xt, times),
+                    rtol=1e-9, atol=1e-12)
+    assert_allclose(loaded.training_curve(times), model.training_curve(times), rtol=1e-9)
+    assert len(pickle.dumps(model)) == len(payload)  # using the cache did not grow the pickle
+
+
+@pytest.mark.parametrize("solver", ["cholesky", "eigh", "cg"])
+def test_only_fit_sets_public_attributes(data, solver):
+    X, Y, Xt = data
+    model = NTKRegressor(**KERNEL, solver=solver).fit(X, Y)
+    public = {k for k in vars(model) if not k.startswith("_")}
+    model.predict(Xt)
+    model.predict_trajectory(Xt, [1.0, None])
+    model.training_curve([1.0, 10.0])
+    assert {k for k in vars(model) if not k.startswith("_")} == public
+    assert hasattr(model, "eigenvalues_") == (solver == "eigh")
+    # a refit with another solver drops the attribute of the former one
+    assert not hasattr(model.set_params(solver="cholesky").fit(X, Y), "eigenvalues_")
+
+
 def test_float32_input(data):
     X, Y, Xt = data
     a = NTKRegressor(**KERNEL).fit(X.astype(np.float32), Y).predict(Xt.astype(np.float32))
@@ -212,13 +246,13 @@ def test_float32_input(data):
 def test_grid_search_with_memory_decomposes_once_per_fold(data, tmp_path, monkeypatch):
     X, Y, _ = data
     calls = []
-    original = dense.SpectralSolution.from_kernel.__func__
+    original = dense.Spectrum.from_kernel.__func__
 
     def counting(cls, K):
         calls.append(K.shape)
         return original(cls, K)
 
-    monkeypatch.setattr(dense.SpectralSolution, "from_kernel", classmethod(counting))
+    monkeypatch.setattr(dense.Spectrum, "from_kernel", classmethod(counting))
     grid = {"t": [1.0, 10.0, 100.0, None], "alpha": [0.0, 1e-3], "learning_rate": [1.0, 2.0]}
     search = GridSearchCV(NTKRegressor(**KERNEL, memory=str(tmp_path)), grid,
                           cv=KFold(4), refit=True).fit(X, Y)

@@ -1,6 +1,7 @@
 """The scalable solvers (FFT-structured, matrix-free CG) against the dense ones."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ from sklearn.model_selection import GridSearchCV
 
 from skfourier import FourierFeatureTransformer, NTKRegressor
 from skfourier._solvers.krylov import Lanczos, solve
-from skfourier._solvers.structured import ToeplitzKernel
+from skfourier._solvers import SOLVERS, KernelFunction
+from skfourier._solvers.structured import Grid, ToeplitzKernel, lag_kernel
 from skfourier.datasets import (image_to_regression, load_sample_image, make_video,
                                 video_to_regression)
 from skfourier.kernels import ntk_kernel, stationary_ntk
@@ -27,14 +29,16 @@ def _rel(a, b):
 
 @pytest.fixture(scope="module", params=[32, 64], ids=["32x32", "64x64"])
 def lattice(request):
-    """Even-pixel training lattice of a (2 side) image: its coordinates, RGB and the test lattice."""
+    """Even-pixel training lattice of a 2 side image: coordinates, RGB and the test lattice."""
     side = request.param
     X, y = image_to_regression(load_sample_image("china", size=2 * side))
     train, test = next(PixelGridSplit().split(X))
     return X, y, train, test
 
 
-TIMES = [None, 10.0, 300.0, 1e4]
+TIMES = [None, 1e2, 1e3, 1e4]
+# alpha = 0: the Krylov solvers must reproduce the exact flow without any regularisation
+EXACT = {**KERNEL, "alpha": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,7 @@ def dense_reference(lattice):
     """One eigendecomposition per lattice: dense predictions at every time, both lattices."""
     X, y, train, test = lattice
     enc = FourierFeatureTransformer(scale=X.shape[0] ** 0.5 / 25, random_state=0)
-    dense = NTKRegressor(**KERNEL, solver="eigh", encoder=enc).fit(X[train], y[train])
+    dense = NTKRegressor(**EXACT, solver="eigh", encoder=enc).fit(X[train], y[train])
     return enc, {name: dense.predict_trajectory(X[idx], TIMES)
                  for name, idx in (("test", test), ("train", train))}
 
@@ -57,7 +61,7 @@ def test_fft_matches_dense(lattice, dense_reference, t, rgb):
     channel = slice(None) if rgb else 1
     target = y[train][:, channel]
     t_run = t if rgb or t is None else t / 3
-    fft = NTKRegressor(**KERNEL, t=t_run, solver="fft", encoder=enc, tol=1e-11).fit(
+    fft = NTKRegressor(**EXACT, t=t_run, solver="fft", encoder=enc, tol=1e-11).fit(
         X[train], target)
     assert fft.solver_ == "fft" and fft.n_iter_ > 0 and fft.residual_ < 1e-10
     i = TIMES.index(t)
@@ -175,8 +179,9 @@ def test_toeplitz_operator_is_the_kernel_matrix():
     X, _ = image_to_regression(np.zeros((5, 7)))
     enc = FourierFeatureTransformer(scale=2.0, n_frequencies=16, random_state=0).fit(X)
     K = ntk_kernel(enc.transform(X), depth=2)
-    model = NTKRegressor(depth=2, encoder=enc, solver="fft").fit(X, np.zeros(len(X)))
-    op = ToeplitzKernel(model._lag_kernel(model._grid.spacing, (5, 7)), (5, 7), 0.0)
+    kernel = KernelFunction(enc, depth=2, weight_std=1.0, bias_std=0.0, kind="ntk")
+    grid = Grid(X)
+    op = ToeplitzKernel(lag_kernel(kernel, grid.spacing, (5, 7)), (5, 7), 0.0)
     V = np.random.RandomState(0).normal(size=(35, 2))
     assert_allclose(op.matvec(V), K @ V, rtol=1e-9, atol=1e-12)
 
@@ -216,6 +221,84 @@ def test_fft_non_square_grid_and_points_before_the_origin():
     for t in (None, 30.0):
         # train on the odd lattice: the even lattice lies half a step before its origin
         dense = NTKRegressor(**KERNEL, t=t, solver="eigh", encoder=enc).fit(X[odd], y[odd])
-        fft = NTKRegressor(**KERNEL, t=t, solver="fft", encoder=enc, tol=1e-11).fit(X[odd],
-                                                                                  y[odd])
+        fft = NTKRegressor(**KERNEL, t=t, solver="fft", encoder=enc, tol=1e-11)
+        fft.fit(X[odd], y[odd])
         assert _rel(fft.predict(X[even]), dense.predict(X[even])) < 1e-6
+
+
+# -- the solver protocol, family by family ------------------------------------------------
+
+def _kernel(encoder=None, depth=3):
+    return KernelFunction(encoder, depth=depth, weight_std=np.sqrt(2), bias_std=0.05, kind="ntk")
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_every_solver_family_implements_the_protocol(name, rng):
+    """Coefficients, apply, training curve and prediction of each family equal eigh's."""
+    if name == "fft":  # a grid (non-square) and a stationary encoder
+        X, _ = image_to_regression(np.zeros((12, 16)))
+    else:
+        X = rng.uniform(size=(150, 2))
+    Y = np.column_stack([np.sin(6 * X[:, 0]), np.cos(4 * X[:, 1])])
+    enc = FourierFeatureTransformer(scale=2.0, n_frequencies=64, random_state=0).fit(X)
+    kernel = _kernel(enc)
+    options = dict(alpha=1e-4, tol=1e-12, max_iter=3000)
+    reference = SOLVERS["eigh"](kernel, **options).fit(X, Y)
+    solver = SOLVERS[name](kernel, **options).fit(X, Y)
+    assert solver.name == name
+    scales = [np.inf] + ([0.05, 3.0] if solver.finite_times else [])
+    coefs = solver.coefficients(scales)
+    for got, want in zip(coefs, reference.coefficients(scales)):
+        assert _rel(got, want) < 1e-6
+    Xt = rng.uniform(size=(30, 2))
+    for got, want in zip(solver.predict(Xt, coefs), reference.predict(Xt, coefs)):
+        assert _rel(got, want) < 1e-9
+    if solver.finite_times:
+        V = rng.normal(size=(len(X), 3))  # any right-hand sides: what a variance needs
+        for got, want in zip(solver.apply(V, scales), reference.apply(V, scales)):
+            assert _rel(got, want) < 1e-7
+        assert_allclose(solver.training_mse(scales[1:]), reference.training_mse(scales[1:]),
+                        rtol=1e-7)
+    else:
+        with pytest.raises(ValueError, match="converged limit"):
+            solver.coefficients([1.0])
+
+
+def _ill_conditioned(seed, d):
+    """30 points whose depth-3 NTK has condition numbers 6e2 - 6e6 (issue: cg missed t = 1e4)."""
+    X = np.random.RandomState(seed).uniform(-1, 1, size=(30, d))
+    y = np.sin(3 * X.sum(1)) + 0.1 * np.random.RandomState(seed + 1).normal(size=30)
+    return X, y
+
+
+@pytest.mark.parametrize("seed, d", [(1, 1), (1, 2), (0, 3)])
+def test_krylov_is_exact_at_finite_t_on_ill_conditioned_kernels(seed, d):
+    X, y = _ill_conditioned(seed, d)
+    params = dict(depth=3, weight_std=np.sqrt(2), bias_std=0.05, alpha=0.0)
+    lam = np.linalg.eigvalsh(ntk_kernel(X, depth=3, weight_std=np.sqrt(2), bias_std=0.05))
+    assert lam.max() / lam.min() > 500  # the issue's case: 0.085 .. 74.7
+    times = [1e2, 1e3, 1e4]
+    dense = NTKRegressor(**params, solver="eigh").fit(X, y)
+    reference = dense.predict_trajectory(X, times)
+    for t, ref in zip(times, reference):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)  # converges: no warning
+            cg = NTKRegressor(**params, t=t, solver="cg", tol=1e-10).fit(X, y)
+        assert _rel(cg.predict(X), ref) < 1e-6
+        assert _rel(cg.dual_coef_, dense.set_params(t=t).fit(X, y).dual_coef_) < 1e-6
+    # Lanczos may run past n steps: ghosts of lost orthogonality delay, never stop, convergence
+    assert cg.n_iter_ > len(X)
+
+
+@pytest.mark.slow
+def test_matrix_free_exact_at_finite_t_on_64x64_lattice():
+    X, y = image_to_regression(load_sample_image("china", size=128))
+    train, test = next(PixelGridSplit().split(X))
+    enc = FourierFeatureTransformer(scale=1.0, random_state=0)
+    times = [1e2, 1e3, 1e4]
+    reference = NTKRegressor(**EXACT, solver="eigh", encoder=enc).fit(
+        X[train], y[train]).predict_trajectory(X[test], times)
+    for t, ref in zip(times, reference):
+        for solver in ("cg", "fft"):
+            model = NTKRegressor(**EXACT, t=t, solver=solver, encoder=enc, tol=1e-10)
+            assert _rel(model.fit(X[train], y[train]).predict(X[test]), ref) < 1e-6

@@ -1,4 +1,4 @@
-"""Dense solvers: one eigendecomposition (any t) or one Cholesky factorization (t = None).
+"""Dense solvers: one eigendecomposition (any t, exact LOO / GCV) or one Cholesky (t = None).
 
 Large factorizations run through torch's LAPACK: multi-threaded OpenBLAS
 Cholesky in numpy/scipy segfaulted at n = 16,384 on our 2-core machines,
@@ -10,10 +10,15 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_memory
+
+from ..kernels import ntk_kernel
+from .base import Solver, flow_phi
 
 # Bytes per n x n float64 matrix, and how many of them each solver holds at peak:
 # eigh keeps the kernel, the eigenvectors and LAPACK's divide-and-conquer workspace.
 _PEAK_MATRICES = {"eigh": 3, "cholesky": 2}
+_EPS = np.finfo(np.float64).eps
 
 
 def default_kernel_memory():
@@ -25,7 +30,12 @@ def default_kernel_memory():
     return total // 2
 
 
-def check_kernel_memory(n, solver, limit, alternatives):
+#: Where to go when the dense path does not fit, appended to the memory error.
+SCALABLE_HINT = (", use solver='fft' (grid data with a Fourier-feature encoder=) or "
+                 "solver='cg' (matrix-free)")
+
+
+def check_kernel_memory(n, solver, limit, alternatives=SCALABLE_HINT):
     """Raise before allocating when the dense n x n path would exceed ``limit`` bytes."""
     limit = default_kernel_memory() if limit is None else limit
     needed = _PEAK_MATRICES[solver] * 8 * n * n
@@ -39,23 +49,8 @@ def check_kernel_memory(n, solver, limit, alternatives):
     return needed
 
 
-def flow_scale(learning_rate, t, n_entries):
-    """``c = learning_rate * t / N`` of the gradient flow; ``inf`` for t = None (converged)."""
-    if t is None or np.isinf(t):
-        return np.inf
-    return learning_rate * t / n_entries
-
-
-def flow_phi(mu, c):
-    """``(1 - exp(-c mu)) / mu`` for finite ``c``, stable as ``c mu -> 0`` (limit ``c``)."""
-    cm = c * mu
-    small = cm < 1e-12
-    # -expm1(-x) / x -> 1 as x -> 0: the flow has moved by c in a null direction
-    return c * np.where(small, 1.0, -np.expm1(-cm) / np.where(small, 1.0, cm))
-
-
 def cholesky_coefficients(K, Y, alpha):
-    """Solve ``(K + alpha I) A = Y`` by Cholesky; ``None`` when K + alpha I is not positive definite.
+    """Solve ``(K + alpha I) A = Y`` by Cholesky; ``None`` when that is not positive definite.
 
     ``K`` is overwritten (its lower triangle receives the factor).
     """
@@ -75,20 +70,15 @@ def cholesky_coefficients(K, Y, alpha):
     return coef.numpy()
 
 
-class SpectralSolution:
-    """Eigendecomposition ``K = Q diag(lambda) Q^T`` of a training kernel and its filters.
+def _null_tolerance(values):
+    """Eigenvalues below this are rounding noise (numpy's pinvh rule)."""
+    if values.size == 0:
+        return 0.0
+    return values.size * _EPS * np.max(np.abs(values))
 
-    Every gradient-flow quantity is a spectral filter of ``mu = lambda + alpha``:
-    the dual coefficients use ``phi(mu) = (1 - exp(-c mu)) / mu`` (``1 / mu`` at
-    ``c = inf``), the training residual ``exp(-c mu)``.
 
-    Parameters
-    ----------
-    eigenvalues : ndarray of shape (n,)
-        Descending, clipped at 0.
-    eigenvectors : ndarray of shape (n, n)
-        Matching columns.
-    """
+class Spectrum:
+    """Eigendecomposition ``K = Q diag(lambda) Q^T`` of a kernel (lambda descending, >= 0)."""
 
     def __init__(self, eigenvalues, eigenvectors):
         self.eigenvalues = eigenvalues
@@ -106,51 +96,127 @@ class SpectralSolution:
                 f"the kernel matrix is numerically indefinite (smallest eigenvalue "
                 f"{lam[-1]:.3g}, largest {lam[0]:.3g}); negative eigenvalues are clipped to 0. "
                 "Duplicate or near-duplicate inputs cause this; a small alpha regularises it.",
-                RuntimeWarning, stacklevel=3)
+                RuntimeWarning, stacklevel=4)
         return cls(np.clip(lam, 0.0, None), Q)
 
-    def _mu(self, alpha):
-        return self.eigenvalues + alpha
 
-    def flow_filter(self, alpha, c):
-        """``phi(mu) = (1 - exp(-c mu)) / mu``; null directions get 0 at ``c = inf``."""
-        mu = self._mu(alpha)
-        if np.isinf(c):
-            keep = mu > _null_tolerance(mu)
-            return np.where(keep, 1.0 / np.where(keep, mu, 1.0), 0.0)
-        return flow_phi(mu, c)
-
-    def project(self, Y):
-        """Coordinates of the targets in the eigenbasis, ``Q^T Y``."""
-        return self.eigenvectors.T @ Y
-
-    def coefficients(self, QtY, alpha, c):
-        """Dual coefficients ``Q diag(phi) Q^T Y`` from the projected targets."""
-        return self.eigenvectors @ (self.flow_filter(alpha, c)[:, None] * QtY)
-
-    def training_mse(self, QtY, alpha, c):
-        """Mean over all entries of the squared training residual ``exp(-c (K + alpha I)) Y``."""
-        mu = self._mu(alpha)
-        if np.isinf(c):
-            decay = np.where(mu > _null_tolerance(mu), 0.0, 1.0)
-        else:
-            decay = np.exp(-c * mu)
-        return float(np.sum((decay[:, None] * QtY) ** 2) / QtY.size)
-
-    def hat_filter(self, alpha, c):
-        """Eigenvalues ``h = lambda * phi(lambda + alpha)`` of the hat matrix mapping y to predict(X_train)."""
-        return self.eigenvalues * self.flow_filter(alpha, c)
-
-    def hat_diagonal(self, h):
-        """Diagonal of ``Q diag(h) Q^T``."""
-        return (self.eigenvectors ** 2) @ h
+def decompose(F, depth, weight_std, bias_std, kind):
+    """Kernel of the features ``F`` and its eigendecomposition (the unit joblib.Memory caches)."""
+    return Spectrum.from_kernel(ntk_kernel(F, depth=depth, weight_std=weight_std,
+                                           bias_std=bias_std, kind=kind))
 
 
-_EPS = np.finfo(np.float64).eps
+def _filter(mu, c):
+    """``phi_c(mu)``; at ``c = inf`` ``1 / mu``, with null directions (mu ~ 0) left at 0."""
+    if np.isinf(c):
+        keep = mu > _null_tolerance(mu)
+        return np.where(keep, 1.0 / np.where(keep, mu, 1.0), 0.0)
+    return flow_phi(mu, c)
 
 
-def _null_tolerance(values):
-    """Eigenvalues below this are rounding noise (numpy's pinvh rule)."""
-    if values.size == 0:
-        return 0.0
-    return values.size * np.finfo(np.float64).eps * np.max(np.abs(values))
+def _decay(mu, c):
+    """``exp(-c mu)``; at ``c = inf`` 1 in null directions, 0 elsewhere."""
+    if np.isinf(c):
+        return np.where(mu > _null_tolerance(mu), 0.0, 1.0)
+    return np.exp(-c * mu)
+
+
+class SpectralSolver(Solver):
+    """Every gradient-flow quantity as a filter of one eigendecomposition (``solver="eigh"``).
+
+    Exact at any ``t``, ``alpha = 0`` included (null directions of a singular
+    kernel are left untouched). The decomposition is computed on first use,
+    through ``memory`` when given, and shared by :meth:`with_alpha` copies.
+    """
+
+    name = "eigh"
+
+    @property
+    def spectrum(self):
+        if getattr(self, "_spectrum", None) is None:
+            check_kernel_memory(self.X.shape[0], "eigh", self.max_memory)
+            cached = check_memory(self.memory).cache(decompose)
+            self._spectrum = cached(self.kernel.features(self.X), **self.kernel.params)
+            self._QtY = self._spectrum.eigenvectors.T @ self.Y
+        return self._spectrum
+
+    @property
+    def eigenvalues(self):
+        """Eigenvalues of ``K(X, X)`` without alpha, descending."""
+        return self.spectrum.eigenvalues
+
+    def with_alpha(self, alpha):
+        """The same decomposition with another ridge (a shallow copy)."""
+        self.spectrum  # decompose once, before sharing
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__, alpha=alpha)
+        return other
+
+    def _mu(self):
+        return self.spectrum.eigenvalues + self.alpha
+
+    def apply(self, V, scales):
+        Q = self.spectrum.eigenvectors
+        QtV = self._QtY if V is self.Y else Q.T @ V
+        mu = self._mu()
+        return [Q @ (_filter(mu, c)[:, None] * QtV) for c in scales]
+
+    def training_mse(self, scales):
+        mu = self._mu()
+        return np.array([float(np.sum((_decay(mu, c)[:, None] * self._QtY) ** 2) /
+                               self._QtY.size) for c in scales])
+
+    def hat_eigenvalues(self, c):
+        """``h = lambda phi_c(lambda + alpha)``: the hat matrix ``y -> f_train``, eigenbasis."""
+        return self.spectrum.eigenvalues * _filter(self._mu(), c)
+
+    def loo_score(self):
+        """Minus the exact leave-one-out MSE of kernel ridge (t = None), ``-inf`` if undefined.
+
+        With ``H = Q diag(h) Q^T`` the LOO residual is ``(y_i - (H y)_i) / (1 - H_ii)``.
+        """
+        Q = self.spectrum.eigenvectors
+        h = self.hat_eigenvalues(np.inf)
+        resid = self.Y - Q @ (h[:, None] * self._QtY)
+        denom = 1.0 - (Q ** 2) @ h
+        if not np.all(denom > 1e-12):  # a point that its own fit interpolates exactly
+            return -np.inf
+        return -float(np.mean((resid / denom[:, None]) ** 2))
+
+    def gcv_score(self, c):
+        """Minus generalized cross-validation, ``(||(I - H) y||^2 / N) / (1 - tr(H) / n)^2``."""
+        h = self.hat_eigenvalues(c)
+        mse = np.sum(((1.0 - h)[:, None] * self._QtY) ** 2) / self.Y.size
+        dof = 1.0 - h.sum() / self.Y.shape[0]
+        return -float(mse / dof ** 2) if dof > 1e-12 else -np.inf
+
+
+class NotPositiveDefinite(ValueError):
+    """Cholesky found ``K + alpha I`` numerically singular (the caller may use eigh instead)."""
+
+
+class CholeskySolver(Solver):
+    """The converged network ``(K + alpha I)^{-1} y`` by one Cholesky factorization (t = None).
+
+    About 20x cheaper than an eigendecomposition; finite times need
+    :class:`SpectralSolver`. The factorization runs on the first call of
+    :meth:`coefficients`, which raises :class:`NotPositiveDefinite` when it
+    fails (the estimator then falls back to eigh).
+    """
+
+    name = "cholesky"
+    finite_times = False
+
+    def coefficients(self, scales):
+        if any(np.isfinite(c) for c in scales):
+            raise ValueError("the Cholesky solver gives the converged limit (t=None) only; "
+                             "finite times need solver='eigh'.")
+        if getattr(self, "_coef", None) is None:
+            check_kernel_memory(self.X.shape[0], "cholesky", self.max_memory)
+            self._coef = cholesky_coefficients(self.kernel(self.X), self.Y, self.alpha)
+            if self._coef is None:
+                raise NotPositiveDefinite(
+                    "solver='cholesky' failed: K + alpha I is not positive definite (singular "
+                    f"kernel with alpha={self.alpha!r}). Use solver='eigh' or 'auto', which "
+                    "treat null directions exactly, or a positive alpha.")
+        return [self._coef for _ in scales]

@@ -12,6 +12,11 @@ import numpy as np
 import scipy.fft
 
 from .._grid import lattice_indices
+from ..kernels import stationary_ntk
+from .iterative import KrylovSolver
+
+# A lattice prediction may use a fine grid this many times larger than train + test.
+_MAX_FINE_FACTOR = 64
 
 
 class Grid:
@@ -191,3 +196,95 @@ def predict_on_lattice(coef_array, refinement, index, fine_profile):
     fine = ToeplitzKernel(fine_profile(tuple(extent)), tuple(extent), 0.0)
     full = fine.matvec(stuffed.reshape(fine.n, k)).reshape(stuffed.shape)
     return full[tuple((index[:, ::-1] - low).T)]
+
+
+def lag_kernel(kernel, spacing, n_lags):
+    """A stationary kernel on the lags ``l * spacing`` (coordinate order), ``|l| < n_lags``.
+
+    ``n_lags`` is in array order (reversed coordinates); so is the result,
+    centred (index ``n_lags - 1`` is lag 0). The inner products ``gamma(0) .
+    gamma(lag)`` of the encoder's features separate per frequency into
+    exponential sums: a small complex matrix product, not n x m work.
+
+    Parameters
+    ----------
+    kernel : KernelFunction
+        With a fitted stationary Fourier-feature encoder.
+    spacing : ndarray, per coordinate column
+    n_lags : tuple of int, per array axis
+    """
+    enc = kernel.encoder
+    B = enc.B_.astype(np.float64)
+    a2 = enc.amplitudes_.astype(np.float64) ** 2
+    d = B.shape[1]
+    factors = []
+    for axis, m in enumerate(n_lags):
+        col = d - 1 - axis
+        offsets = np.arange(-(m - 1), m) * spacing[col]
+        factors.append(np.exp(2j * np.pi * np.outer(offsets, B[:, col])))
+    prod = factors[0] * a2
+    for f in factors[1:-1]:
+        prod = (prod[:, None, :] * f[None, :, :]).reshape(-1, B.shape[0])
+    h = (prod @ factors[-1].T).real if len(factors) > 1 else prod.sum(1).real
+    h = h.reshape(tuple(2 * m - 1 for m in n_lags))
+    n_out = 2 * B.shape[0]
+    inner = h / n_out
+    norm_sq = a2.sum() / n_out
+    inner[tuple(m - 1 for m in n_lags)] = norm_sq  # lag 0 exactly
+    return stationary_ntk(inner, norm_sq, **kernel.params)
+
+
+class FFTSolver(KrylovSolver):
+    """``solver="fft"``: exact Krylov solves with the multilevel Toeplitz kernel of a grid.
+
+    Needs a stationary encoder and training coordinates forming a full regular
+    grid (:class:`Grid` raises otherwise). Predictions on any refinement of
+    the training grid are one FFT convolution; elsewhere the dense blocks.
+    """
+
+    name = "fft"
+
+    def fit(self, X, Y):
+        if not self.kernel.stationary:
+            raise ValueError(
+                "solver='fft' needs a stationary Fourier feature map inside the model: "
+                "pass encoder=FourierFeatureTransformer(...) with a 'basic', 'positional', "
+                "'gaussian', 'uniform' or 'transformer' encoding and include_input=False, "
+                f"and fit on pixel coordinates (got encoder={self.kernel.encoder!r}).")
+        try:
+            self.grid = Grid(X, "the training coordinates")
+        except ValueError as exc:
+            raise ValueError(f"solver='fft' needs grid data: {exc}") from None
+        return super().fit(X, Y)
+
+    @property
+    def toeplitz(self):
+        """The training operator ``K + alpha I`` (built on first use)."""
+        if getattr(self, "_toeplitz", None) is None:
+            shape = self.grid.shape[::-1]
+            self._toeplitz = ToeplitzKernel(lag_kernel(self.kernel, self.grid.spacing, shape),
+                                            shape, self.alpha)
+        return self._toeplitz
+
+    def _operator(self):
+        return self.toeplitz.matvec, self.toeplitz.precondition
+
+    def _to_operator(self, V):
+        return self.grid.to_array(V).reshape(self.grid.size, -1)
+
+    def _from_operator(self, V):
+        return self.grid.from_array(V.reshape(self.grid.shape[::-1] + V.shape[1:]))
+
+    def predict(self, X, coefs):
+        fine = fine_lattice(self.grid, X)
+        if fine is not None:
+            r, index = fine
+            _, extent = lattice_extent(self.grid.shape[::-1], r, index)
+            if np.prod(extent) <= _MAX_FINE_FACTOR * (self.grid.size + X.shape[0]):
+                spacing = self.grid.spacing / r
+                # all coefficient arrays in one convolution: one fine-lag kernel
+                stacked = self.grid.to_array(np.concatenate(coefs, axis=1))
+                pred = predict_on_lattice(stacked, r, index,
+                                          lambda n_lags: lag_kernel(self.kernel, spacing, n_lags))
+                return np.split(pred, len(coefs), axis=1)
+        return super().predict(X, coefs)

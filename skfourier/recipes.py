@@ -1,0 +1,336 @@
+"""Experiment protocols of the Fourier-features papers, shared by the CLI, examples and benchmarks.
+
+Each recipe is a few lines of public API: build the papers' models, split a
+pixel grid the papers' way (train on the even pixels ``[::2, ::2]``, test on
+the odd ones; train on every k-th frame of a clip, test on the others), fit,
+score, reconstruct. Scales are in cycles per unit length: the papers quote
+theirs for 256-pixel training grids, and :func:`matched_scale` carries them
+to other resolutions.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.pipeline import make_pipeline
+
+from ._fourier import FourierFeatureTransformer
+from ._mlp import CoordinateMLPRegressor
+from ._ntk import NTKRegressor
+from .datasets import (image_to_regression, regression_to_image, regression_to_video,
+                       video_to_regression)
+from .metrics import psnr
+from .model_selection import FrameHoldoutSplit, PixelGridSplit
+
+__all__ = ["PAPER_GRID", "PAPER_SCALES", "MODELS", "DEMO_FLOW_SCALE", "DENSE_LIMIT",
+           "matched_scale", "make_encoder", "make_model", "paper_encoders", "fit_and_score",
+           "ImageResult", "compare_encodings", "VideoResult", "interpolate_video"]
+
+#: Training-grid side for which the Fourier-features papers quote their scales.
+PAPER_GRID = 256
+#: The papers' settings on a 256-pixel training grid (cycles per unit length).
+PAPER_SCALES = {"positional": 2.0 ** 6, "gaussian": 10.0, "uniform": 10.0}
+#: Model kinds of :func:`make_model`.
+MODELS = ("ntk", "mlp")
+#: The demo's training budget as a flow scale ``c = learning_rate t / N``: the
+#: same fraction of training at every resolution (t = 1000 on a 48 x 48 RGB grid).
+DEMO_FLOW_SCALE = 1e3 / (48 * 48 * 3)
+#: Largest training set on which a non-stationary map (no mapping) is fitted densely.
+DENSE_LIMIT = 16384
+
+
+def matched_scale(encoding, train_side, paper_scale=None):
+    """Carry a scale quoted for a 256-pixel training grid to ``train_side`` pixels.
+
+    The same image content on a grid ``train_side / 256`` as fine needs
+    proportionally lower frequencies. Positional encodings keep at least 2.
+
+    Parameters
+    ----------
+    encoding : {"positional", "gaussian", "uniform"}
+    train_side : int
+        Pixels per side of the training grid.
+    paper_scale : float, default=None
+        The scale on a 256-pixel grid; ``None`` takes the papers' value
+        (:data:`PAPER_SCALES`).
+
+    Returns
+    -------
+    scale : float
+
+    Examples
+    --------
+    >>> from skfourier.recipes import matched_scale
+    >>> matched_scale("gaussian", 32)
+    1.25
+    """
+    scale = PAPER_SCALES[encoding] if paper_scale is None else paper_scale
+    matched = scale * train_side / PAPER_GRID
+    return max(matched, 2.0) if encoding == "positional" else matched
+
+
+def make_encoder(encoding, scale=1.0, *, n_frequencies=256, random_state=0):
+    """The Fourier feature map of the papers' comparison for one encoding.
+
+    ``"positional"`` gets one frequency per octave up to ``scale``, as in the paper.
+
+    Parameters
+    ----------
+    encoding : str
+        A :class:`~skfourier.FourierFeatureTransformer` encoding.
+    scale : float, default=1.0
+    n_frequencies : int, default=256
+        For the random encodings.
+    random_state : int, default=0
+
+    Returns
+    -------
+    encoder : FourierFeatureTransformer
+        Unfitted.
+
+    Examples
+    --------
+    >>> from skfourier.recipes import make_encoder
+    >>> make_encoder("positional", 64).n_frequencies
+    7
+    """
+    if encoding == "positional":
+        n_frequencies = max(2, int(np.ceil(np.log2(scale))) + 1)
+    return FourierFeatureTransformer(encoding=encoding, scale=scale, n_frequencies=n_frequencies,
+                                     random_state=random_state)
+
+
+def make_model(kind, encoder, *, t=None, max_iter=400, random_state=0, verbose=0):
+    """Encoder followed by the papers' network: the 4-layer ReLU NTK or a 3 x 256 MLP.
+
+    The NTK takes the encoder inside (``encoder=``), so that on large pixel
+    grids it can use the exact FFT-structured solver.
+
+    Parameters
+    ----------
+    kind : {"ntk", "mlp"}
+    encoder : FourierFeatureTransformer
+    t : float or None, default=None
+        NTK training time (``None``: converged).
+    max_iter : int, default=400
+        MLP iterations.
+    random_state : int, default=0
+        MLP initialisation.
+    verbose : int, default=0
+        MLP progress bar.
+
+    Returns
+    -------
+    model : estimator
+        Fits raw coordinates.
+
+    Examples
+    --------
+    >>> from skfourier.recipes import make_encoder, make_model
+    >>> make_model("ntk", make_encoder("gaussian", 10.0)).depth
+    4
+    """
+    if kind == "ntk":
+        # alpha = 1e-6 (2e-7 k(x, x) = 5 on Fourier features) keeps the solves stable
+        return NTKRegressor(depth=4, weight_std=np.sqrt(2), t=t, alpha=1e-6, encoder=encoder)
+    if kind == "mlp":
+        return make_pipeline(encoder, CoordinateMLPRegressor(
+            max_iter=max_iter, random_state=random_state, verbose=verbose))
+    raise ValueError(f"model must be one of {list(MODELS)}, got {kind!r}.")
+
+
+def paper_encoders(train_side, *, random_state=0):
+    """``(label, encoder)`` pairs of the Fourier-features paper's comparison at this resolution.
+
+    No mapping, basic, positional, and Gaussian features at the paper's
+    sigma = 1, 10, 100 carried to ``train_side`` (too low, matched, too high).
+
+    Parameters
+    ----------
+    train_side : int
+        Pixels per side of the training grid.
+    random_state : int, default=0
+
+    Returns
+    -------
+    pairs : list of (str, FourierFeatureTransformer)
+
+    Examples
+    --------
+    >>> from skfourier.recipes import paper_encoders
+    >>> [name for name, _ in paper_encoders(256)][-1]
+    'gaussian 100 (paper 100)'
+    """
+    pairs = [("no mapping", make_encoder("none")), ("basic", make_encoder("basic")),
+             ("positional", make_encoder("positional",
+                                         matched_scale("positional", train_side)))]
+    for paper in (1.0, 10.0, 100.0):
+        scale = matched_scale("gaussian", train_side, paper)
+        encoder = make_encoder("gaussian", scale, random_state=random_state)
+        pairs.append((f"gaussian {scale:.3g} (paper {paper:g})", encoder))
+    return pairs
+
+
+def fit_and_score(model, X, y, train, test, predict_on=None):
+    """Fit on ``train``; return test PSNR, fit seconds and predictions on ``predict_on``.
+
+    Parameters
+    ----------
+    model : estimator
+    X, y : ndarray
+        Coordinates and colours.
+    train, test : ndarray of int
+        Indices.
+    predict_on : ndarray, default=None
+        Extra inputs to predict (e.g. the full grid).
+
+    Returns
+    -------
+    score : float
+    seconds : float
+    predictions : ndarray or None
+
+    Examples
+    --------
+    >>> from skfourier.datasets import image_to_regression, load_sample_image
+    >>> from skfourier.model_selection import PixelGridSplit
+    >>> from skfourier.recipes import fit_and_score, make_encoder, make_model
+    >>> X, y = image_to_regression(load_sample_image("china", size=16))
+    >>> train, test = next(PixelGridSplit().split(X))
+    >>> score, _, _ = fit_and_score(make_model("ntk", make_encoder("gaussian", 1.0)),
+    ...                             X, y, train, test)
+    >>> score > 10
+    True
+    """
+    start = time.perf_counter()
+    model.fit(X[train], y[train])
+    seconds = time.perf_counter() - start
+    score = psnr(y[test], model.predict(X[test]))
+    full = None if predict_on is None else model.predict(predict_on)
+    return score, seconds, full
+
+
+def _encoder_scale(encoder):
+    return None if encoder.encoding in ("none", "basic") else encoder.scale
+
+
+@dataclass
+class ImageResult:
+    """One row of an image experiment: a model's held-out PSNR and its reconstruction."""
+
+    name: str
+    encoding: str
+    scale: object
+    test_psnr: float
+    fit_seconds: float
+    reconstruction: np.ndarray = field(repr=False, default=None)
+
+    def as_dict(self):
+        """The JSON-ready fields (without the reconstruction)."""
+        return {"name": self.name, "encoding": self.encoding, "scale": self.scale,
+                "test_psnr": round(float(self.test_psnr), 3),
+                "fit_seconds": round(float(self.fit_seconds), 3)}
+
+
+def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, random_state=0,
+                      verbose=0, skip=None):
+    """Tancik et al.'s protocol: train on the even pixels, score the odd ones, per encoding.
+
+    Parameters
+    ----------
+    img : ndarray of shape (H, W) or (H, W, C)
+    encoders : iterable of (str, FourierFeatureTransformer)
+        Labelled encoders, e.g. :func:`paper_encoders`.
+    model : {"ntk", "mlp"}, default="ntk"
+    t : float or None, default=None
+        NTK training time.
+    max_iter : int, default=400
+        MLP iterations.
+    random_state : int, default=0
+    verbose : int, default=0
+    skip : callable or None, default=None
+        ``skip(name, encoder, n_train) -> reason or None``: rows to leave out
+        (the caller reports the reason).
+
+    Returns
+    -------
+    results : list of ImageResult
+        With the full-image reconstruction of each model.
+
+    Examples
+    --------
+    >>> from skfourier.datasets import load_sample_image
+    >>> from skfourier.recipes import compare_encodings, make_encoder
+    >>> rows = compare_encodings(load_sample_image("china", size=16),
+    ...                          [("basic", make_encoder("basic"))])
+    >>> rows[0].reconstruction.shape
+    (16, 16, 3)
+    """
+    img = np.asarray(img)
+    X, y = image_to_regression(img)
+    train, test = next(PixelGridSplit().split(X))
+    results = []
+    for name, encoder in encoders:
+        if skip is not None and skip(name, encoder, len(train)):
+            continue
+        estimator = make_model(model, encoder, t=t, max_iter=max_iter,
+                               random_state=random_state, verbose=verbose)
+        score, seconds, full = fit_and_score(estimator, X, y, train, test, predict_on=X)
+        results.append(ImageResult(name, encoder.encoding, _encoder_scale(encoder), score,
+                                   seconds, regression_to_image(full, img.shape)))
+    return results
+
+
+@dataclass
+class VideoResult:
+    """A clip fitted on every k-th frame: per-frame PSNR and the reconstruction."""
+
+    held_out_psnr: float
+    per_frame_psnr: np.ndarray
+    fit_seconds: float
+    n_train: int
+    reconstruction: np.ndarray = field(repr=False, default=None)
+
+
+def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max_iter=400,
+                      random_state=0, verbose=0):
+    """Seed Fig. 3's protocol: train on every ``keep_every``-th frame, predict all frames.
+
+    Parameters
+    ----------
+    video : ndarray of shape (T, H, W[, C])
+    encoder : FourierFeatureTransformer
+    keep_every : int, default=10
+    model : {"ntk", "mlp"}, default="ntk"
+    t, max_iter, random_state, verbose
+        As in :func:`make_model`.
+
+    Returns
+    -------
+    result : VideoResult
+        ``held_out_psnr`` over the frames that were not trained on.
+
+    Examples
+    --------
+    >>> from skfourier.datasets import make_video
+    >>> from skfourier.recipes import interpolate_video, make_encoder
+    >>> result = interpolate_video(make_video(n_frames=9, size=8),
+    ...                            make_encoder("gaussian", 2.0), keep_every=4)
+    >>> result.reconstruction.shape, result.n_train
+    ((9, 8, 8, 3), 192)
+    """
+    video = np.asarray(video)
+    if video.shape[0] <= keep_every:
+        raise ValueError(f"the clip has {video.shape[0]} frames; keep_every={keep_every} "
+                         "needs more than that to hold any frame out.")
+    X, y = video_to_regression(video)
+    train, _ = next(FrameHoldoutSplit(keep_every=keep_every).split(X))
+    estimator = make_model(model, encoder, t=t, max_iter=max_iter, random_state=random_state,
+                           verbose=verbose)
+    start = time.perf_counter()
+    estimator.fit(X[train], y[train])
+    seconds = time.perf_counter() - start
+    recon = regression_to_video(estimator.predict(X), video.shape)
+    per_frame = np.array([psnr(video[k], recon[k]) for k in range(video.shape[0])])
+    held = [k for k in range(video.shape[0]) if k % keep_every]
+    return VideoResult(psnr(video[held], recon[held]), per_frame, seconds, len(train), recon)

@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from skfourier.datasets import load_sample_image, make_video
+from skfourier.metrics import psnr
+from skfourier.recipes import (compare_encodings, interpolate_video, make_encoder, make_model,
+                               matched_scale, paper_encoders)
+
+
+def test_compare_encodings_follows_the_even_odd_protocol():
+    img = load_sample_image("china", size=16)
+    rows = compare_encodings(img, paper_encoders(8)[:2], t=100.0)
+    assert [r.name for r in rows] == ["no mapping", "basic"]
+    for r in rows:
+        assert r.reconstruction.shape == img.shape
+        # the reported score is the PSNR of the odd pixels of the reconstruction
+        assert r.test_psnr == pytest.approx(psnr(img[1::2, 1::2], r.reconstruction[1::2, 1::2]))
+        assert set(r.as_dict()) == {"name", "encoding", "scale", "test_psnr", "fit_seconds"}
+    skipped = compare_encodings(img, paper_encoders(8)[:2], skip=lambda name, enc, n: n == 64)
+    assert skipped == []
+
+
+def test_interpolate_video_scores_held_out_frames():
+    video = make_video(n_frames=9, size=8)
+    result = interpolate_video(video, make_encoder("gaussian", 2.0), keep_every=4)
+    held = [1, 2, 3, 5, 6, 7]
+    assert result.held_out_psnr == pytest.approx(psnr(video[held], result.reconstruction[held]))
+    assert result.per_frame_psnr.shape == (9,)
+    # training frames are fitted far better than held-out ones
+    assert result.per_frame_psnr[[0, 4, 8]].min() > result.per_frame_psnr[held].max()
+    with pytest.raises(ValueError, match="needs more"):
+        interpolate_video(video, make_encoder("basic"), keep_every=9)
+
+
+def test_models_and_scales():
+    assert matched_scale("positional", 8) == 2.0  # at least two octaves
+    assert matched_scale("gaussian", 512, 10.0) == 20.0
+    with pytest.raises(ValueError, match="model must be one of"):
+        make_model("svm", make_encoder("basic"))
+    assert make_model("mlp", make_encoder("basic"))[-1].max_iter == 400
+    assert np.isclose(make_encoder("gaussian", 3.0).scale, 3.0)
