@@ -71,7 +71,8 @@ def run(quick=False):
     rows.append(row("dense vs fft", f"{dense_side}^2 train, t = None", fft_total, total,
                     "dense Cholesky (largest size that fits)", "",
                     f"dense PSNR {score:.2f} dB, peak {grown / 1e9:.2f} GB; at 256^2 it would "
-                    f"need ~{total * (256 / dense_side) ** 6:.0f} s and {2 * 8 * 65536 ** 2 / 1e9:.0f} GB"))
+                    f"need ~{total * (256 / dense_side) ** 6:.0f} s and "
+                    f"{2 * 8 * 65536 ** 2 / 1e9:.0f} GB"))
     landmarks = 1024 if quick else 4096
     for side in ((64,) if quick else (128, 256)):
         ny_time, ny_psnr = _nystroem(side, landmarks=landmarks)

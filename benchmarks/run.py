@@ -42,7 +42,8 @@ def _fmt(value, digits=3):
 
 
 def table(rows):
-    head = "| benchmark | case | ours | reference | reference value | ratio (ref / ours) | goal | note |"
+    head = ("| benchmark | case | ours | reference | reference value | ratio (ref / ours) "
+            "| goal | note |")
     lines = [head, "|" + "---|" * 8]
     for r in rows:
         lines.append(f"| {r['benchmark']} | {r['case']} | {_fmt(r['ours_s'])} | {r['reference']} "

@@ -6,11 +6,22 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_number, check_option
+from ._validation import check_allocation, check_number, check_option
 
 ENCODINGS = ("none", "basic", "positional", "gaussian", "uniform", "transformer")
 # Encodings whose feature map has a constant norm, so the composed NTK is stationary.
 STATIONARY_ENCODINGS = ("basic", "positional", "gaussian", "uniform", "transformer")
+
+
+def _n_frequency_vectors(encoding, n_features, n_frequencies):
+    """Rows of B for this encoding (checked before B is allocated)."""
+    if encoding == "none":
+        return 0
+    if encoding == "basic":
+        return n_features
+    if encoding in ("gaussian", "uniform"):
+        return n_frequencies
+    return n_frequencies * n_features
 
 
 def _frequency_matrix(encoding, n_features, n_frequencies, scale, base, rng):
@@ -140,16 +151,27 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         check_number(self.scale, "scale", low=0, low_inclusive=False)
         check_number(self.base, "base", low=1, low_inclusive=False)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
+        n_rows = _n_frequency_vectors(self.encoding, X.shape[1], self.n_frequencies)
+        check_allocation(8 * n_rows * X.shape[1], f"n_frequencies={self.n_frequencies!r}",
+                         "use fewer frequencies (256 is the papers' setting).")
         rng = check_random_state(self.random_state)
         B = _frequency_matrix(self.encoding, X.shape[1], self.n_frequencies,
                               self.scale, self.base, rng)
+        # 2 pi B must be finite in the output dtype, or every feature is NaN
+        top = np.finfo(X.dtype).max / (2 * np.pi)
+        if B.size and not np.max(np.abs(B)) <= top:
+            raise ValueError(
+                f"scale={self.scale!r} gives frequencies up to {np.max(np.abs(B)):.3g}, beyond "
+                f"{X.dtype} (max {top:.3g} after the 2 pi factor); lower the scale (cycles per "
+                "unit length: 1 to 100 for images in [0, 1)).")
         if self.amplitudes is None:
             amplitudes = np.ones(B.shape[0])
         else:
             amplitudes = np.asarray(self.amplitudes, dtype=np.float64)
-            if amplitudes.shape != (B.shape[0],) or not np.all(np.isfinite(amplitudes)):
+            if amplitudes.shape != (B.shape[0],) or not np.all(np.isfinite(amplitudes ** 2)):
                 raise ValueError(
-                    f"amplitudes must be {B.shape[0]} finite numbers (one per frequency "
+                    f"amplitudes must be {B.shape[0]} finite numbers with finite squares (one per "
+                    "frequency "
                     f"vector of the {self.encoding!r} encoding), got shape {amplitudes.shape}.")
         self.B_ = B.astype(X.dtype)
         self.amplitudes_ = amplitudes.astype(X.dtype)
@@ -186,6 +208,10 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
                           force_writeable=True)
         if self.encoding == "none":
             return X.copy()
+        self._check_phases(X)
+        check_allocation(X.shape[0] * self._n_features_out * X.dtype.itemsize,
+                         f"transforming {X.shape[0]} samples into {self._n_features_out} "
+                         "features", "transform the samples in batches or use fewer frequencies.")
         B = torch.from_numpy((2 * np.pi * self.B_).astype(X.dtype).T.copy())
         m = B.shape[1]
         out = np.empty((X.shape[0], self._n_features_out), dtype=X.dtype)
@@ -205,6 +231,23 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         if self.include_input:
             out[:, 2 * m:] = X
         return out
+
+    def _check_phases(self, X):
+        """ValueError when ``2 pi X B^T`` could overflow X's dtype (cos / sin of inf are NaN).
+
+        ``|2 pi x . b| <= 2 pi sum_k max|X_k| max|B_k|``: one O(n d) bound, no pass
+        over the output.
+        """
+        if not X.size or not self.B_.size:
+            return
+        bound = 2 * np.pi * np.dot(np.abs(X).max(axis=0).astype(np.float64),
+                                   np.abs(self.B_).max(axis=0).astype(np.float64))
+        if not bound <= np.finfo(X.dtype).max:
+            raise ValueError(
+                f"X has entries up to {np.abs(X).max():.3g}: with frequencies up to "
+                f"{np.abs(self.B_).max():.3g} the phases 2 pi X B^T overflow {X.dtype}; rescale "
+                "the coordinates to [0, 1) (datasets.image_to_regression does) or lower the "
+                "scale.")
 
     def kernel(self, X, Y=None):
         """The kernel induced by the map, ``gamma(X) gamma(Y)^T``, in closed form.

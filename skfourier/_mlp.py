@@ -55,6 +55,15 @@ class _CoordinateNet(NeuralNetRegressor):
         return _Batches(X, y, self.batch_size if training else None, seed)
 
 
+def _check_float32_range(a, name):
+    """The network trains in float32: values beyond its range would become inf."""
+    top = np.abs(a).max() if a.size else 0.0
+    if top > np.finfo(np.float32).max:
+        raise ValueError(f"{name} has values up to {top:.3g}, beyond float32 (max "
+                         f"{np.finfo(np.float32).max:.3g}) in which the network trains; "
+                         f"rescale {name} (e.g. colours to [0, 1]).")
+
+
 class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Coordinate MLP (pixel coordinates -> colour) trained with skorch.
 
@@ -267,6 +276,8 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
                              dtype=[np.float64, np.float32], force_writeable=True,
                              reset=not continuing)
+        _check_float32_range(X, "X")
+        _check_float32_range(y, "y")
         Y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
         batch = len(X) if self.batch_size is None else min(self.batch_size, len(X))
         if self.batch_norm and batch < 2:
@@ -283,20 +294,29 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             if continuing:
-                self.net_.module_.float()
-                self.net_.max_epochs = self.max_iter  # this call's iterations
-                self.net_.partial_fit(X.astype(np.float32), Y)
+                net = self.net_
+                net.module_.float()
+                net.max_epochs = self.max_iter  # this call's iterations
+                net.partial_fit(X.astype(np.float32), Y)
             else:
-                self.net_ = self._build_net(X.shape[1], Y.shape[1], hidden, device, seed)
-                self.net_.fit(X.astype(np.float32), Y)
+                net = self._build_net(X.shape[1], Y.shape[1], hidden, device, seed)
+                net.fit(X.astype(np.float32), Y)
+        losses = np.asarray(net.history[:, "train_loss"], dtype=np.float64)
+        if not np.all(np.isfinite(losses)):
+            first = int(np.argmin(np.isfinite(losses)))
+            raise ValueError(
+                f"training diverged: the loss became {losses[first]} at iteration {first + 1} "
+                f"(lr={self.lr!r}, optimizer={self.optimizer!r}). Lower lr, use "
+                "optimizer='adam', or rescale X and y.")
+        self.net_ = net
         # predictions in float64 are independent of the batch they are computed in
         self.net_.module_.double()
         self.device_ = device
         self._fitted_architecture = architecture
         self._y_ndim = y.ndim
         self.n_outputs_ = Y.shape[1]
-        self.loss_curve_ = np.asarray(self.net_.history[:, "train_loss"], dtype=np.float64)
-        self.n_iter_ = len(self.loss_curve_)
+        self.loss_curve_ = losses
+        self.n_iter_ = len(losses)
         return self
 
     def _architecture(self, hidden):

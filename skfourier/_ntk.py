@@ -43,8 +43,9 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
                              dtype=[np.float64, np.float32], force_writeable=True)
         self._y_ndim = y.ndim
         Y = np.array(y, dtype=np.float64).reshape(y.shape[0], -1)  # writable, owned
+        X = X.astype(np.float64)  # float32 input: the encoder's B_ in float64 too
         self.encoder_ = None if self.encoder is None else clone(self.encoder).fit(X)
-        return X.astype(np.float64), Y
+        return X, Y
 
     def _new_solver(self, name, alpha, X, Y):
         """A solver of family ``name`` on (X, Y), with the configuration recorded at fit."""
@@ -56,6 +57,17 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
                                        bias_std=self.bias_std, kind=self.kernel),
                         "options": self._solver_options()}
         self._cache = {}
+
+    @staticmethod
+    def _finite(solve, Y):
+        """Run ``solve()``; a ValueError instead of silently non-finite coefficients."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            coef = solve()
+        if not np.all(np.isfinite(coef)):
+            raise ValueError(
+                f"the solution overflowed float64 (targets up to {np.abs(Y).max():.3g}); "
+                "rescale y, e.g. colours to [0, 1].")
+        return coef
 
     def _store_fit(self, X, Y, solver, coef, learning_rate):
         self.X_fit_ = X
@@ -311,12 +323,12 @@ class NTKRegressor(_NTKBase):
         scale = flow_scale(self.learning_rate, self.t, Y.size)
         solver = self._choose_solver(X, Y)
         try:
-            coef = solver.coefficients([scale])[0]
+            coef = self._finite(lambda: solver.coefficients([scale])[0], Y)
         except NotPositiveDefinite:
             if self.solver == "cholesky":
                 raise
             solver = self._new_solver("eigh", self.alpha, X, Y)  # null directions exactly
-            coef = solver.coefficients([scale])[0]
+            coef = self._finite(lambda: solver.coefficients([scale])[0], Y)
         self._store_fit(X, Y, solver, coef, self.learning_rate)
         self.solver_ = solver.name
         self.n_iter_, self.residual_ = solver.n_iter, solver.residual
@@ -530,15 +542,17 @@ class NTKRegressorCV(_NTKBase):
         X, Y = self._validate_fit_data(X, y)
         self._record_config()
         solver = self._new_solver("eigh", 0.0, X, Y)
-        if self.cv is None:
-            scores, criteria = self._efficient_scores(solver, times, alphas)
-        else:
-            scores = self._split_scores(X, Y, times, alphas)
-            criteria = ["cv"] * scores.shape[0]
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: -inf scores, then below
+            if self.cv is None:
+                scores, criteria = self._efficient_scores(solver, times, alphas)
+            else:
+                scores = self._split_scores(X, Y, times, alphas)
+                criteria = ["cv"] * scores.shape[0]
         self._store_results(times, alphas, scores, criteria)
         final = solver.with_alpha(self.best_alpha_)
         scale = flow_scale(self.learning_rate, self.best_t_, Y.size)
-        self._store_fit(X, Y, final, final.coefficients([scale])[0], self.learning_rate)
+        coef = self._finite(lambda: final.coefficients([scale])[0], Y)
+        self._store_fit(X, Y, final, coef, self.learning_rate)
         self.eigenvalues_ = solver.eigenvalues
         return self
 

@@ -1,6 +1,7 @@
 """Parameter checks shared by the estimators: every failure is a ValueError that names the fix."""
 
 import numbers
+import os
 
 import numpy as np
 
@@ -31,3 +32,21 @@ def check_option(value, name, options):
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}.")
     return value
+
+
+def memory_budget():
+    """Bytes one allocation may take by default: half of the machine's physical memory."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 * 2 ** 30
+    return total // 2
+
+
+def check_allocation(n_bytes, what, fix, limit=None):
+    """ValueError naming the bytes before allocating more than ``limit`` (default: half RAM)."""
+    limit = memory_budget() if limit is None else limit
+    if n_bytes > limit:
+        raise ValueError(f"{what} would need {n_bytes / 2 ** 30:.3g} GiB, more than the "
+                         f"{limit / 2 ** 30:.3g} GiB allowed (half the memory); {fix}")
+    return n_bytes

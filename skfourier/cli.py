@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -186,7 +187,10 @@ def _figure(panels, path, suptitle):
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     fig.suptitle(suptitle, fontsize=10)
-    fig.savefig(path, dpi=110)
+    with warnings.catch_warnings():
+        # titles show file names; glyphs the font lacks (e.g. CJK) render as boxes
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+        fig.savefig(path, dpi=110)
     plt.close(fig)
 
 

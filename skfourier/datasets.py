@@ -26,6 +26,8 @@ __all__ = [
 
 SAMPLE_IMAGES = ("china", "flower")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# Multi-frame formats Pillow reads (animated GIF / WebP / PNG, multi-page TIFF).
+PILLOW_SEQUENCES = (".gif", ".tif", ".tiff", ".webp", ".png", ".apng")
 
 
 def grid_coordinates(shape):
@@ -245,16 +247,56 @@ def load_sample_image(name="china", size=None):
     return img if size is None else _resize(img, size)
 
 
-def _pil_to_array(pil):
-    if pil.mode not in ("L", "RGB"):
-        pil = pil.convert("RGBA" if "A" in pil.mode else "RGB")
-        if pil.mode == "RGBA":  # composite on white: colour regression has no alpha
-            from PIL import Image
+def _to_unit_range(arr):
+    """Integer or float pixel values -> float64 in [0, 1], by the format's range."""
+    if arr.dtype == bool:
+        return arr.astype(np.float64)
+    if np.issubdtype(arr.dtype, np.integer):
+        top = float(np.iinfo(arr.dtype).max)
+        if arr.dtype.itemsize > 2 and arr.size and arr.max() <= 65535:
+            top = 65535.0  # Pillow reads 16-bit PNGs as 32-bit "I" images
+        return arr / top
+    arr = arr.astype(np.float64)
+    peak = arr.max() if arr.size else 1.0
+    return arr / peak if peak > 1.0 else arr
 
-            background = Image.new("RGB", pil.size, (255, 255, 255))
-            background.paste(pil, mask=pil.split()[-1])
-            pil = background
-    return np.asarray(pil, dtype=np.float64) / 255.0
+
+def _composite_on_white(colour, alpha):
+    """Colour regression has no alpha: blend semi-transparent pixels over white."""
+    if colour.ndim == 3:
+        alpha = alpha[..., None]
+    return colour * alpha + (1.0 - alpha)
+
+
+def frame_to_array(frame):
+    """One decoded frame (Pillow image or array) -> float64 (H, W) grey or (H, W, 3) RGB in [0, 1].
+
+    Grey stays 2-D; grey + alpha and RGBA are composited on white; palette
+    images are expanded; 16-bit images keep their full range.
+    """
+    if hasattr(frame, "mode"):  # a Pillow image
+        if frame.mode == "P":
+            frame = frame.convert("RGBA" if "transparency" in frame.info else "RGB")
+        elif frame.mode == "1":
+            frame = frame.convert("L")
+        elif frame.mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+            frame = frame.convert("RGB")
+        elif frame.mode == "PA":
+            frame = frame.convert("RGBA")
+        arr = np.asarray(frame)
+    else:
+        arr = np.asarray(frame)
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4)):
+        raise ValueError(f"unsupported frame layout {arr.shape}: expected (H, W) grey or "
+                         "(H, W, C) with 1 to 4 channels.")
+    arr = _to_unit_range(arr)
+    if arr.ndim == 3 and arr.shape[-1] == 2:    # grey + alpha
+        arr = _composite_on_white(arr[..., 0], arr[..., 1])
+    elif arr.ndim == 3 and arr.shape[-1] == 4:  # RGBA
+        arr = _composite_on_white(arr[..., :3], arr[..., 3])
+    return arr
 
 
 def load_image(path, size=None):
@@ -289,11 +331,14 @@ def load_image(path, size=None):
 
     _check_size(size)
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder, not an image file; pass one image "
+                         "(a folder of frames is a video: load_video).")
     if not path.is_file():
         raise ValueError(f"image file not found: {str(path)!r}.")
     try:
         with Image.open(path) as pil:
-            img = _pil_to_array(pil)
+            img = frame_to_array(pil)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"cannot read {str(path)!r} as an image ({exc}).") from exc
     return img if size is None else _resize(img, size)
@@ -302,9 +347,11 @@ def load_image(path, size=None):
 def load_video(path, size=None, max_frames=None):
     """Read a clip: an animated GIF, a video file, or a folder of frames.
 
-    GIFs and folders of images are read with Pillow; MP4 and other video
-    containers need ``imageio`` with a video plugin (``pip install
-    skfourier[video] imageio-ffmpeg``).
+    Animated GIF / WebP / PNG, multi-page TIFF and folders of images are read
+    with Pillow; MP4 and other video containers need ``pip install
+    'skfourier[video]'`` (imageio and its ffmpeg plugin). Grey frames become
+    three equal channels, alpha is composited on white, 16-bit frames keep
+    their range.
 
     Parameters
     ----------
@@ -339,8 +386,8 @@ def load_video(path, size=None, max_frames=None):
         frames = [load_image(p) for p in files[:max_frames]]
     elif not path.is_file():
         raise ValueError(f"video file not found: {str(path)!r}.")
-    elif path.suffix.lower() == ".gif":
-        frames = _read_gif(path, max_frames)
+    elif path.suffix.lower() in PILLOW_SEQUENCES:
+        frames = _read_pillow_frames(path, max_frames)
     else:
         frames = _read_with_imageio(path, max_frames)
     frames = [np.repeat(f[..., None], 3, axis=2) if f.ndim == 2 else f for f in frames]
@@ -351,19 +398,26 @@ def load_video(path, size=None, max_frames=None):
     return np.stack(frames)
 
 
-def _read_gif(path, max_frames):
+def _read_pillow_frames(path, max_frames):
+    """Every frame of an animated GIF / WebP / PNG or a multi-page TIFF, through Pillow."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
     try:
         with Image.open(path) as pil:
             frames = []
             for frame in ImageSequence.Iterator(pil):
-                frames.append(_pil_to_array(frame.convert("RGB")))
+                frames.append(frame_to_array(frame))
                 if max_frames is not None and len(frames) >= max_frames:
                     break
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"cannot read {str(path)!r} as a GIF ({exc}).") from exc
+        raise ValueError(f"cannot read {str(path)!r} as a sequence of frames ({exc}).") from exc
     return frames
+
+
+def _last_line(exc):
+    """The cause of a decoder error: its last non-empty line (ffmpeg prints a banner first)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1].rstrip(")") if lines else type(exc).__name__
 
 
 def _read_with_imageio(path, max_frames):
@@ -371,18 +425,22 @@ def _read_with_imageio(path, max_frames):
         import imageio.v3 as iio
     except ImportError as exc:
         raise ValueError(
-            f"reading {path.suffix} video needs imageio with a video plugin: "
-            "pip install 'skfourier[video]' imageio-ffmpeg (or use a GIF or a folder "
-            "of frames).") from exc
+            f"reading {path.suffix} video needs imageio and its ffmpeg plugin: "
+            "pip install 'skfourier[video]' (or use a GIF or a folder of frames).") from exc
+    frames = []
     try:
-        frames = []
         for frame in iio.imiter(path):
-            frames.append(np.asarray(frame)[..., :3] / 255.0)
+            frames.append(frame_to_array(frame))
             if max_frames is not None and len(frames) >= max_frames:
                 break
-    except Exception as exc:  # plugins raise many types; the user needs one message
-        raise ValueError(f"cannot read {str(path)!r} as a video ({exc}); install a "
-                         "video plugin such as imageio-ffmpeg or pyav.") from exc
+    except Exception as exc:  # plugins raise many types; the user needs one line
+        if "could not find a backend" in str(exc).lower():
+            raise ValueError(
+                f"no installed imageio plugin reads {path.suffix} files: pip install "
+                "'skfourier[video]' (imageio-ffmpeg), or use a GIF or a folder of "
+                "frames.") from None
+        raise ValueError(f"cannot read {str(path)!r} as a video: {_last_line(exc)} (is the "
+                         "file complete and a video?).") from None
     if not frames:
         raise ValueError(f"{str(path)!r} holds no frames.")
     return frames

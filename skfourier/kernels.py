@@ -157,9 +157,11 @@ def ntk_kernel(X, Y=None, *, depth=3, weight_std=1.0, bias_std=0.0, kind="ntk"):
         var_x, var_y = w2 * qx[sl] + b2, w2 * qy + b2
         nngp, ntk = _relu_layers(nngp, ntk, var_x, var_y, depth, w2, b2, unit=False)
         out[sl] = ntk if kind == "ntk" else nngp
+        _check_finite(out[sl], depth, weight_std)  # per block: no n x n temporary
     if symmetric:
-        out.diagonal().copy_(_diag(qx, depth, w2, b2, kind))
-    _check_finite(out, depth, weight_std)
+        diag = _diag(qx, depth, w2, b2, kind)
+        _check_finite(diag, depth, weight_std)
+        out.diagonal().copy_(diag)
     return out.numpy()
 
 

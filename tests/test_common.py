@@ -1,5 +1,8 @@
 """scikit-learn's estimator checks on every public estimator."""
 
+import pytest
+from sklearn.base import clone
+from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skfourier import (CoordinateMLPRegressor, FourierFeatureTransformer, NTKRegressor,
@@ -29,3 +32,20 @@ def _expected_failures(estimator):
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# Checks scikit-learn runs outside parametrize_with_checks (its own test_common.py does).
+COMMON_EXTRA = ["check_dataframe_column_names_consistency", "check_inplace_ensure_writeable"]
+TRANSFORMER_EXTRA = ["check_transformer_get_feature_names_out",
+                     "check_transformer_get_feature_names_out_pandas",
+                     "check_get_feature_names_out_error", "check_set_output_transform",
+                     "check_set_output_transform_pandas", "check_global_output_transform_pandas"]
+EXTRA = [(est, check) for est in ESTIMATORS
+         for check in COMMON_EXTRA + (TRANSFORMER_EXTRA
+                                      if isinstance(est, FourierFeatureTransformer) else [])]
+
+
+@pytest.mark.parametrize("estimator, check", EXTRA,
+                         ids=[f"{e!r}-{c}" for e, c in EXTRA])
+def test_sklearn_extra_checks(estimator, check):
+    getattr(estimator_checks, check)(type(estimator).__name__, clone(estimator))

@@ -235,12 +235,24 @@ def test_only_fit_sets_public_attributes(data, solver):
     assert not hasattr(model.set_params(solver="cholesky").fit(X, Y), "eigenvalues_")
 
 
-def test_float32_input(data):
-    X, Y, Xt = data
-    a = NTKRegressor(**KERNEL).fit(X.astype(np.float32), Y).predict(Xt.astype(np.float32))
-    b = NTKRegressor(**KERNEL).fit(X.astype(np.float32).astype(float), Y).predict(
-        Xt.astype(np.float32).astype(float))
-    assert_allclose(a, b)
+@pytest.mark.parametrize("solver", ["cholesky", "fft"])
+def test_float32_coordinates_are_solved_in_float64(solver):
+    """float32 input must not make the encoder (B_) or the kernel float32.
+
+    Failed before: the encoder inside was fitted on float32 X, so B_ was rounded
+    to float32 and predictions moved by ~1e-6 relative.
+    """
+    X, y = image_to_regression(load_sample_image("china", size=32))
+    train, test = next(PixelGridSplit().split(X))
+    model = NTKRegressor(**KERNEL, alpha=1e-6, solver=solver,
+                         encoder=FourierFeatureTransformer(scale=3.0, random_state=0))
+    X32 = X.astype(np.float32)
+    a = clone(model).fit(X32[train], y[train])
+    b = clone(model).fit(X32[train].astype(np.float64), y[train])
+    assert a.encoder_.B_.dtype == np.float64
+    pred = a.predict(X32[test])
+    assert pred.dtype == np.float64
+    assert_allclose(pred, b.predict(X32[test].astype(np.float64)), rtol=1e-10, atol=1e-12)
 
 
 def test_grid_search_with_memory_decomposes_once_per_fold(data, tmp_path, monkeypatch):
@@ -309,7 +321,7 @@ def test_cv_with_splitter_matches_grid_search(image32):
     assert_allclose(cv_model.cv_results_["mean_test_score"],
                     search.cv_results_["mean_test_score"], rtol=1e-6)
     assert (cv_model.best_t_, cv_model.best_alpha_) == (search.best_params_["t"],
-                                                       search.best_params_["alpha"])
+                                                        search.best_params_["alpha"])
     refit = NTKRegressor(**KERNEL, t=cv_model.best_t_, alpha=cv_model.best_alpha_).fit(F, y)
     assert_allclose(cv_model.predict(F[:5]), refit.predict(F[:5]), rtol=1e-7, atol=1e-10)
 
@@ -355,7 +367,7 @@ def test_dense_path_survives_n_16384():
     train, test = next(PixelGridSplit().split(X))
     enc = FourierFeatureTransformer(scale=5.0, random_state=0)
     direct = NTKRegressor(depth=4, weight_std=np.sqrt(2), alpha=1e-6, solver="cholesky",
-                         encoder=enc).fit(X[train], y[train])
+                          encoder=enc).fit(X[train], y[train])
     fft = NTKRegressor(depth=4, weight_std=np.sqrt(2), alpha=1e-6, solver="fft", tol=1e-10,
                        encoder=enc).fit(X[train], y[train])
     pred = direct.predict(X[test])

@@ -5,13 +5,13 @@ Cholesky in numpy/scipy segfaulted at n = 16,384 on our 2-core machines,
 killing the user's process, while torch's routines are safe there.
 """
 
-import os
 import warnings
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_memory
 
+from .._validation import memory_budget
 from ..kernels import ntk_kernel
 from .base import Solver, flow_phi
 
@@ -23,11 +23,7 @@ _EPS = np.finfo(np.float64).eps
 
 def default_kernel_memory():
     """Default ``max_kernel_memory``: half of the machine's physical memory."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = 8 * 2 ** 30
-    return total // 2
+    return memory_budget()
 
 
 #: Where to go when the dense path does not fit, appended to the memory error.
