@@ -25,23 +25,45 @@ def _n_frequency_vectors(encoding, n_features, n_frequencies):
 
 
 def _frequency_matrix(encoding, n_features, n_frequencies, scale, base, rng):
-    """The matrix B of frequency vectors (cycles per unit length), one row each."""
+    """The matrix B of frequency vectors (cycles per unit length), one row each.
+
+    ``scale`` has one value per input axis: column ``k`` of B uses ``scale[k]``.
+    """
     eye = np.eye(n_features)
     if encoding == "none":
         return np.empty((0, n_features))
     if encoding == "basic":
         return eye
-    if encoding == "gaussian":
-        return rng.normal(0.0, scale, size=(n_frequencies, n_features))
-    if encoding == "uniform":
-        return rng.uniform(-scale, scale, size=(n_frequencies, n_features))
+    if encoding in ("gaussian", "uniform"):
+        unit = (rng.normal(0.0, 1.0, size=(n_frequencies, n_features)) if encoding == "gaussian"
+                else rng.uniform(-1.0, 1.0, size=(n_frequencies, n_features)))
+        with np.errstate(over="ignore"):  # an absurd scale overflows: fit says so just after
+            return unit * scale
     j = np.arange(n_frequencies)
     if encoding == "positional":
-        per_axis = scale ** (j / n_frequencies)
+        per_axis = [scale[k] ** (j / n_frequencies) for k in range(n_features)]
     else:  # transformer: omega_i = base^(-2i / d) with d = 2 n_frequencies, b = omega / (2 pi)
-        per_axis = base ** (-2.0 * j / (2 * n_frequencies)) / (2 * np.pi)
+        per_axis = [base ** (-2.0 * j / (2 * n_frequencies)) / (2 * np.pi)] * n_features
     # axis-major blocks: all frequencies of axis 0, then of axis 1, ...
-    return np.concatenate([per_axis[:, None] * eye[k] for k in range(n_features)])
+    return np.concatenate([per_axis[k][:, None] * eye[k] for k in range(n_features)])
+
+
+def check_scale(scale, n_features):
+    """``scale`` as a positive float array of shape ``(n_features,)`` (a float broadcasts)."""
+    if np.ndim(scale) == 0:
+        check_number(scale, "scale", low=0, low_inclusive=False)
+        return np.full(n_features, float(scale))
+    try:
+        values = np.asarray(scale, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"scale must be a positive number or one per input axis, got "
+                         f"{scale!r}.") from None
+    if values.shape != (n_features,):
+        raise ValueError(f"scale has {values.size} values but X has {n_features} axes: give one "
+                         "number, or one per axis (e.g. (10, 10, 0.5) for x, y, t).")
+    if not np.all(np.isfinite(values) & (values > 0)):
+        raise ValueError(f"every scale must be a finite number > 0, got {scale!r}.")
+    return values
 
 
 class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -72,9 +94,12 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         Number of frequency vectors (``"gaussian"``, ``"uniform"``) or
         frequencies per axis (``"positional"``, ``"transformer"``). Ignored by
         ``"none"`` and ``"basic"``.
-    scale : float, default=10.0
+    scale : float or array-like of shape (n_features_in_,), default=10.0
         Standard deviation (``"gaussian"``), half-width (``"uniform"``) or
-        largest frequency (``"positional"``), in cycles per unit length.
+        largest frequency (``"positional"``), in cycles per unit length. One
+        value per input axis scales column ``k`` of ``B`` by ``scale[k]``:
+        ``scale=(10, 10, 0.5)`` on video coordinates (x, y, t) is sharp in
+        space and smooth in time. The induced kernel stays stationary.
     base : float, default=10000.0
         Wavelength base of the ``"transformer"`` encoding.
     amplitudes : array-like of shape (n_frequencies_total,), default=None
@@ -148,15 +173,17 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         """
         check_option(self.encoding, "encoding", ENCODINGS)
         check_number(self.n_frequencies, "n_frequencies", low=1, integer=True)
-        check_number(self.scale, "scale", low=0, low_inclusive=False)
+        if np.ndim(self.scale) == 0:
+            check_number(self.scale, "scale", low=0, low_inclusive=False)
         check_number(self.base, "base", low=1, low_inclusive=False)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
+        scale = check_scale(self.scale, X.shape[1])
         n_rows = _n_frequency_vectors(self.encoding, X.shape[1], self.n_frequencies)
         check_allocation(8 * n_rows * X.shape[1], f"n_frequencies={self.n_frequencies!r}",
                          "use fewer frequencies (256 is the papers' setting).")
         rng = check_random_state(self.random_state)
         B = _frequency_matrix(self.encoding, X.shape[1], self.n_frequencies,
-                              self.scale, self.base, rng)
+                              scale, self.base, rng)
         # 2 pi B must be finite in the output dtype, or every feature is NaN
         top = np.finfo(X.dtype).max / (2 * np.pi)
         if B.size and not np.max(np.abs(B)) <= top:

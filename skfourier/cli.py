@@ -55,6 +55,16 @@ def _positive_float(text):
     return value
 
 
+def _scales(text):
+    """``10`` or one value per axis, ``10,10,0.5``: a float or a tuple of positive floats."""
+    values = tuple(_positive_float(part) for part in text.split(","))
+    return values[0] if len(values) == 1 else values
+
+
+def _format_scale(scale):
+    return ",".join(f"{s:.3g}" for s in np.atleast_1d(scale))
+
+
 def _common(parser, default_out, size_help):
     parser.add_argument("--out", default=default_out,
                         help=f"output folder (default: {default_out})")
@@ -70,10 +80,11 @@ def _fit_options(parser):
     parser.add_argument("--encoding", default="gaussian",
                         choices=("none", "basic", "positional", "gaussian", "uniform"),
                         help="Fourier feature mapping (default: gaussian)")
-    parser.add_argument("--scale", type=_positive_float, default=None,
-                        help="frequency scale in cycles per unit length; default: the paper's "
-                             "value for 256-pixel grids (gaussian 10, positional 64) scaled to "
-                             "this training grid")
+    parser.add_argument("--scale", type=_scales, default=None,
+                        help="frequency scale in cycles per unit length, one value or one per "
+                             "axis (x,y or x,y,t: e.g. 10,10,0.5); default: the paper's value "
+                             "for 256-pixel grids (gaussian 10, positional 64) scaled to this "
+                             "training grid")
     parser.add_argument("--t", type=_positive_float, default=None,
                         help="NTK training time (default: converged)")
 
@@ -88,12 +99,14 @@ def build_parser():
     sub.required = True
     demo = sub.add_parser("demo", help="the Fourier-features paper's comparison on a sample image",
                           description=(
-                              "Fit the embedded sample image (scikit-learn's china.jpg) on its "
-                              "even pixels with no mapping, basic, positional and Gaussian "
-                              "features at the paper's three scales (carried to this "
-                              "resolution), predict the odd pixels, print a PSNR table and "
-                              "write a figure and results.json."))
-    _common(demo, "skfourier-demo", "image side in pixels (default: 96 for ntk, 64 for mlp)")
+                              "Seed Fig. 1 and 2 at the paper's scale: fit the embedded sample "
+                              "image (scikit-learn's china.jpg, 512 x 512) on its even pixels "
+                              "with no mapping, basic, positional, Gaussian and uniform "
+                              "features at sigma = 1, 10, 100 (the paper's values are for this "
+                              "256-pixel training grid; other sizes carry them), predict the "
+                              "odd pixels, print a PSNR table and write the figures and "
+                              "results.json."))
+    _common(demo, "skfourier-demo", "image side in pixels (default: 512 for ntk, 64 for mlp)")
     image = sub.add_parser("image", help="fit a PNG/JPEG image",
                            description="Fit your image on its even pixels, score the odd "
                            "pixels, and write the reconstruction, a report and a figure.")
@@ -187,6 +200,128 @@ def _figure(panels, path, suptitle):
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     fig.suptitle(suptitle, fontsize=10)
+    _save(fig, path)
+
+
+def run_demo(args):
+    """Seed Fig. 1 and Fig. 2 at the paper's scale on the embedded sample image."""
+    from .datasets import load_sample_image
+    from .recipes import DEMO_FLOW_SCALE, compare_encodings, paper_encoders
+
+    size = args.size or (512 if args.model == "ntk" else 64)
+    _check_side(size, 8, MAX_SIDE)
+    with _Output(args.out) as output:
+        img = load_sample_image("china", size=size)
+        n_train = ((size + 1) // 2) ** 2
+        # a finite budget, like the papers' few hundred iterations, under which too-low
+        # scales stay blurry and too-high ones noisy; the same c = t / N at every size
+        t = DEMO_FLOW_SCALE * n_train * img.shape[-1]
+        curve_times = np.geomspace(t / 400, t, 25)
+        encoders = _progress(paper_encoders((size + 1) // 2, random_state=args.seed),
+                             f"demo ({args.model}, {size}x{size})")
+        # raw coordinates have no stationary kernel: a 16 x 16 sub-lattice, dense (measured
+        # at 512 x 512: 10.55 dB, vs 10.60 on 32 x 32 and 10.61 on 64 x 64 for 3-15x the time)
+        rows = compare_encodings(img, encoders, model=args.model, t=t, max_iter=args.iters,
+                                 random_state=args.seed, curve_times=curve_times,
+                                 dense_limit=DEMO_DENSE_LIMIT)
+        report = {
+            "image": "china", "size": size, "model": args.model, "seed": args.seed,
+            "protocol": "train on pixels [::2, ::2], test on [1::2, 1::2]",
+            "ntk_time": t if args.model == "ntk" else None,
+            "ntk_flow_scale": DEMO_FLOW_SCALE if args.model == "ntk" else None,
+            "time_vs_iterations": TIME_VS_ITERATIONS if args.model == "ntk" else None,
+            "mlp_iterations": args.iters if args.model == "mlp" else None,
+            "results": [r.as_dict() for r in rows],
+            "training_curves": {
+                "x": (curve_times if args.model == "ntk" else
+                      np.arange(1, args.iters + 1)).tolist(),
+                "x_label": "t" if args.model == "ntk" else "iteration",
+                "mse": {r.name: np.asarray(r.training_mse).tolist() for r in rows}},
+        }
+        output.path("results.json").write_text(json.dumps(report, indent=2))
+        _demo_figure(img, rows, output.path("demo.png"),
+                     f"{args.model.upper()} on {size}x{size} china.jpg: even pixels -> odd "
+                     f"pixels" + (f", t = {t:.3g}" if args.model == "ntk" else
+                                  f", {args.iters} iterations"))
+        _curves_figure(report["training_curves"], output.path("training_curves.png"),
+                       args.model)
+        written = output.commit()
+    print(_table([r.as_dict() for r in rows]))
+    for r in rows:
+        if r.note:
+            print(f"  {r.name}: {r.note}")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+#: Training pixels of the demo's "no mapping" row (see run_demo).
+DEMO_DENSE_LIMIT = 256
+#: How the NTK's training time maps to optimiser steps (stated in results.json).
+TIME_VS_ITERATIONS = (
+    "t = 2 eta k for k steps of plain gradient descent with learning rate eta on the mean "
+    "squared error (exact in the infinite-width limit); Adam has no such exact map, its few "
+    "hundred steps reach a comparable stage of training")
+
+
+def _demo_figure(img, rows, path, suptitle):
+    """Seed Fig. 1's layout: mappings on top, a row per distribution of B, sigma across."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_name = {r.name.split(" (at")[0]: r for r in rows}
+    grid = [[("ground truth", img)] + [(n, by_name.get(n)) for n in
+                                       ("no mapping", "basic", "positional")]]
+    for dist in ("gaussian", "uniform"):
+        grid.append([(f"{dist} B", None)] + [(f"{dist} sigma={s}",
+                                              by_name.get(f"{dist} sigma={s}"))
+                                             for s in (1, 10, 100)])
+    fig, axes = plt.subplots(len(grid), 4, figsize=(11, 2.9 * len(grid)), layout="constrained")
+    for axes_row, cells in zip(axes, grid):
+        for ax, (title, item) in zip(axes_row, cells):
+            ax.axis("off")
+            if isinstance(item, np.ndarray):
+                ax.imshow(np.clip(item, 0, 1), interpolation="nearest")
+                ax.set_title(title, fontsize=9)
+            elif item is not None:
+                ax.imshow(np.clip(item.reconstruction, 0, 1), interpolation="nearest")
+                ax.set_title(f"{title}\n{item.test_psnr:.2f} dB"
+                             + (" (sub-lattice)" if item.note else ""), fontsize=9)
+            elif title.endswith(" B"):
+                ax.text(0.5, 0.5, title.replace(" B", "\nB ~ " + (
+                    "N(0, sigma^2)" if "gauss" in title else "U(-sqrt3 sigma, sqrt3 sigma)")),
+                    ha="center", va="center", fontsize=11)
+    fig.suptitle(suptitle, fontsize=10)
+    _save(fig, path)
+
+
+def _curves_figure(curves, path, model):
+    """Seed Fig. 2: training loss per mapping; the NTK's exact curves from training_curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    x = np.asarray(curves["x"])
+    for name, mse in curves["mse"].items():
+        if len(mse) == len(x):
+            ax.loglog(x, mse, label=name, lw=1.2, ls="--" if "uniform" in name else "-")
+    if model == "ntk":
+        ax.set_xlabel("training time t (learning_rate = 1); t = 2 eta k after k plain "
+                      "gradient-descent steps at rate eta", fontsize=8)
+    else:
+        ax.set_xlabel("Adam iteration (full batch)")
+    ax.set_ylabel("training MSE")
+    ax.set_title("training loss per input mapping (seed Fig. 2)", fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, path)
+
+
+def _save(fig, path):
+    import matplotlib.pyplot as plt
+
     with warnings.catch_warnings():
         # titles show file names; glyphs the font lacks (e.g. CJK) render as boxes
         warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
@@ -194,52 +329,14 @@ def _figure(panels, path, suptitle):
     plt.close(fig)
 
 
-def run_demo(args):
-    """The Fourier-features paper's comparison on the embedded sample image."""
-    from .datasets import load_sample_image
-    from .recipes import DEMO_FLOW_SCALE, DENSE_LIMIT, compare_encodings, paper_encoders
-
-    size = args.size or (96 if args.model == "ntk" else 64)
-    _check_side(size, 8, MAX_SIDE)
-
-    def skip(name, encoder, n_train):
-        if args.model == "ntk" and not encoder.is_stationary and n_train > DENSE_LIMIT:
-            print(f"skipping {name!r}: without a stationary mapping the NTK needs the "
-                  f"dense solver, too large for {n_train} training pixels", file=sys.stderr)
-            return True
-        return False
-
-    with _Output(args.out) as output:
-        img = load_sample_image("china", size=size)
-        n_train = ((size + 1) // 2) ** 2
-        # a finite budget, like the papers' few hundred iterations, under which too-low
-        # scales stay blurry and too-high ones noisy; the same c = t / N at every size
-        t = DEMO_FLOW_SCALE * n_train * img.shape[-1]
-        encoders = _progress(paper_encoders((size + 1) // 2, random_state=args.seed),
-                             f"demo ({args.model}, {size}x{size})")
-        rows = compare_encodings(img, encoders, model=args.model, t=t, max_iter=args.iters,
-                                 random_state=args.seed, skip=skip)
-        report = {"image": "china", "size": size, "model": args.model, "seed": args.seed,
-                  "ntk_time": t if args.model == "ntk" else None,
-                  "mlp_iterations": args.iters if args.model == "mlp" else None,
-                  "protocol": "train on pixels [::2, ::2], test on [1::2, 1::2]",
-                  "results": [r.as_dict() for r in rows]}
-        output.path("results.json").write_text(json.dumps(report, indent=2))
-        panels = [("ground truth", img)] + [(f"{r.name}\n{r.test_psnr:.2f} dB", r.reconstruction)
-                                            for r in rows]
-        _figure(panels, output.path("demo.png"),
-                f"{args.model.upper()} on {size}x{size} china.jpg: even pixels -> odd pixels")
-        written = output.commit()
-    print(_table([r.as_dict() for r in rows]))
-    print("wrote " + ", ".join(str(p) for p in written))
-    return 0
-
-
-def _encoder_for(args, train_side):
+def _encoder_for(args, train_side, axes):
     from .recipes import PAPER_SCALES, make_encoder, matched_scale
 
     encoding = args.encoding
     scale = args.scale
+    if isinstance(scale, tuple) and len(scale) != len(axes):
+        raise ValueError(f"--scale has {len(scale)} values; give one, or {len(axes)} (one per "
+                         f"axis {','.join(axes)}).")
     if scale is None:
         scale = matched_scale(encoding, train_side) if encoding in PAPER_SCALES else 1.0
     return make_encoder(encoding, scale, random_state=args.seed)
@@ -256,9 +353,10 @@ def run_image(args):
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
     with _Output(args.out) as output:
-        encoder = _encoder_for(args, (size + 1) // 2)
+        encoder = _encoder_for(args, (size + 1) // 2, "xy")
         print(f"fitting {args.model} with {encoder.encoding} features (scale "
-              f"{encoder.scale:.3g}) on {((size + 1) // 2) ** 2} pixels ...", file=sys.stderr)
+              f"{_format_scale(encoder.scale)}) on {((size + 1) // 2) ** 2} pixels ...",
+              file=sys.stderr)
         (row,) = compare_encodings(img, [(args.model, encoder)], model=args.model, t=args.t,
                                    max_iter=args.iters, random_state=args.seed, verbose=1)
         _save_png(row.reconstruction, output.path("reconstruction.png"))
@@ -293,7 +391,7 @@ def run_video(args):
         raise ValueError(f"the clip has {video.shape[0]} frames; --keep-every "
                          f"{args.keep_every} needs more than that to hold any frame out.")
     with _Output(args.out) as output:
-        encoder = _encoder_for(args, size)
+        encoder = _encoder_for(args, size, "xyt")
         print(f"fitting {args.model} on every {args.keep_every}th of {video.shape[0]} frames "
               "...", file=sys.stderr)
         result = interpolate_video(video, encoder, keep_every=args.keep_every, model=args.model,

@@ -24,7 +24,8 @@ from .model_selection import FrameHoldoutSplit, PixelGridSplit
 
 __all__ = ["PAPER_GRID", "PAPER_SCALES", "MODELS", "DEMO_FLOW_SCALE", "DENSE_LIMIT",
            "matched_scale", "make_encoder", "make_model", "paper_encoders", "fit_and_score",
-           "ImageResult", "compare_encodings", "VideoResult", "interpolate_video"]
+           "ImageResult", "compare_encodings", "sub_lattice", "VideoResult",
+           "interpolate_video"]
 
 #: Training-grid side for which the Fourier-features papers quote their scales.
 PAPER_GRID = 256
@@ -35,8 +36,11 @@ MODELS = ("ntk", "mlp")
 #: The demo's training budget as a flow scale ``c = learning_rate t / N``: the
 #: same fraction of training at every resolution (t = 1000 on a 48 x 48 RGB grid).
 DEMO_FLOW_SCALE = 1e3 / (48 * 48 * 3)
-#: Largest training set on which a non-stationary map (no mapping) is fitted densely.
-DENSE_LIMIT = 16384
+#: Largest training set on which a non-stationary map (no mapping) is fitted densely by
+#: :func:`compare_encodings`; larger grids use a sub-lattice. The cost is less the
+#: eigendecomposition than predicting every pixel of the image from a dense kernel
+#: (512 x 512 pixels x 4096 training points: ~80 s on two cores, x 1024: ~20 s).
+DENSE_LIMIT = 1024
 
 
 def matched_scale(encoding, train_side, paper_scale=None):
@@ -78,7 +82,8 @@ def make_encoder(encoding, scale=1.0, *, n_frequencies=256, random_state=0):
     ----------
     encoding : str
         A :class:`~skfourier.FourierFeatureTransformer` encoding.
-    scale : float, default=1.0
+    scale : float or tuple of float, default=1.0
+        One value, or one per input axis.
     n_frequencies : int, default=256
         For the random encodings.
     random_state : int, default=0
@@ -94,8 +99,8 @@ def make_encoder(encoding, scale=1.0, *, n_frequencies=256, random_state=0):
     >>> make_encoder("positional", 64).n_frequencies
     7
     """
-    if encoding == "positional":
-        n_frequencies = max(2, int(np.ceil(np.log2(scale))) + 1)
+    if encoding == "positional":  # one frequency per octave of the largest axis scale
+        n_frequencies = max(2, int(np.ceil(np.log2(np.max(scale)))) + 1)
     return FourierFeatureTransformer(encoding=encoding, scale=scale, n_frequencies=n_frequencies,
                                      random_state=random_state)
 
@@ -139,16 +144,23 @@ def make_model(kind, encoder, *, t=None, max_iter=400, random_state=0, verbose=0
     raise ValueError(f"model must be one of {list(MODELS)}, got {kind!r}.")
 
 
-def paper_encoders(train_side, *, random_state=0):
-    """``(label, encoder)`` pairs of the Fourier-features paper's comparison at this resolution.
+def paper_encoders(train_side, *, distributions=("gaussian", "uniform"), random_state=0):
+    """``(label, encoder)`` pairs of seed Fig. 1 / Tancik et al.'s comparison at this resolution.
 
-    No mapping, basic, positional, and Gaussian features at the paper's
-    sigma = 1, 10, 100 carried to ``train_side`` (too low, matched, too high).
+    No mapping, basic, positional (one frequency per octave up to 2^6), and
+    each random distribution at the paper's sigma = 1, 10, 100 (too low,
+    matched, too high). The papers' sigma is for a 256-pixel training grid
+    (a 512 x 512 image split by :class:`~skfourier.model_selection.PixelGridSplit`):
+    there it is used as it is, elsewhere carried by :func:`matched_scale`.
+    A uniform distribution gets the same standard deviation as the Gaussian,
+    ``U(-sqrt(3) sigma, sqrt(3) sigma)``, as in Tancik et al.'s comparison of
+    distributions.
 
     Parameters
     ----------
     train_side : int
         Pixels per side of the training grid.
+    distributions : tuple of {"gaussian", "uniform"}, default=("gaussian", "uniform")
     random_state : int, default=0
 
     Returns
@@ -159,15 +171,21 @@ def paper_encoders(train_side, *, random_state=0):
     --------
     >>> from skfourier.recipes import paper_encoders
     >>> [name for name, _ in paper_encoders(256)][-1]
-    'gaussian 100 (paper 100)'
+    'uniform sigma=100'
+    >>> round(float(paper_encoders(256)[-1][1].scale), 2)  # half-width sqrt(3) sigma
+    173.21
     """
     pairs = [("no mapping", make_encoder("none")), ("basic", make_encoder("basic")),
              ("positional", make_encoder("positional",
                                          matched_scale("positional", train_side)))]
-    for paper in (1.0, 10.0, 100.0):
-        scale = matched_scale("gaussian", train_side, paper)
-        encoder = make_encoder("gaussian", scale, random_state=random_state)
-        pairs.append((f"gaussian {scale:.3g} (paper {paper:g})", encoder))
+    for dist in distributions:
+        for paper in (1.0, 10.0, 100.0):
+            sigma = matched_scale("gaussian", train_side, paper)
+            name = f"{dist} sigma={paper:g}"
+            if train_side != PAPER_GRID:
+                name += f" (at {sigma:.3g})"
+            half_width = np.sqrt(3.0) * sigma if dist == "uniform" else sigma
+            pairs.append((name, make_encoder(dist, half_width, random_state=random_state)))
     return pairs
 
 
@@ -224,17 +242,51 @@ class ImageResult:
     test_psnr: float
     fit_seconds: float
     reconstruction: np.ndarray = field(repr=False, default=None)
+    #: Training MSE at the requested times (NTK only), from ``training_curve``.
+    training_mse: np.ndarray = field(repr=False, default=None)
+    #: How this row deviates from the protocol, if it does.
+    note: str = ""
 
     def as_dict(self):
         """The JSON-ready fields (without the reconstruction)."""
-        return {"name": self.name, "encoding": self.encoding, "scale": self.scale,
-                "test_psnr": round(float(self.test_psnr), 3),
-                "fit_seconds": round(float(self.fit_seconds), 3)}
+        out = {"name": self.name, "encoding": self.encoding,
+               "scale": np.asarray(self.scale).tolist() if self.scale is not None else None,
+               "test_psnr": round(float(self.test_psnr), 3),
+               "fit_seconds": round(float(self.fit_seconds), 3)}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def sub_lattice(shape, limit):
+    """Indices of the pixels ``[::s, ::s]`` of an (H, W) image, ``s`` the smallest even stride
+    with at most ``limit`` of them; returns ``(indices, s)``.
+
+    Examples
+    --------
+    >>> from skfourier.recipes import sub_lattice
+    >>> rows, stride = sub_lattice((512, 512), 4096)
+    >>> len(rows), stride
+    (4096, 8)
+    """
+    H, W = shape
+    stride = 2
+    while -(-H // stride) * -(-W // stride) > limit:
+        stride *= 2
+    rr, cc = np.meshgrid(np.arange(0, H, stride), np.arange(0, W, stride), indexing="ij")
+    return np.ravel_multi_index((rr.ravel(), cc.ravel()), (H, W)), stride
 
 
 def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, random_state=0,
-                      verbose=0, skip=None):
+                      verbose=0, dense_limit=DENSE_LIMIT, curve_times=None):
     """Tancik et al.'s protocol: train on the even pixels, score the odd ones, per encoding.
+
+    With the NTK, a stationary encoder runs the exact FFT solver on the whole
+    training grid. Raw coordinates ("no mapping") have no stationary kernel:
+    on training grids larger than ``dense_limit`` that row is trained densely
+    on the sub-lattice ``[::s, ::s]`` (:func:`sub_lattice`) at the same flow
+    scale ``c = t / N``, scored on the same odd pixels, and says so in its
+    ``note``.
 
     Parameters
     ----------
@@ -243,14 +295,17 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
         Labelled encoders, e.g. :func:`paper_encoders`.
     model : {"ntk", "mlp"}, default="ntk"
     t : float or None, default=None
-        NTK training time.
+        NTK training time on the full training grid.
     max_iter : int, default=400
         MLP iterations.
     random_state : int, default=0
     verbose : int, default=0
-    skip : callable or None, default=None
-        ``skip(name, encoder, n_train) -> reason or None``: rows to leave out
-        (the caller reports the reason).
+    dense_limit : int, default=DENSE_LIMIT
+        Largest training set for a non-stationary NTK.
+    curve_times : sequence of float or None, default=None
+        Also record training curves in ``training_mse``: for the NTK the
+        training MSE at these times (on the full grid's time axis), for the
+        MLP its loss at every iteration (any value other than ``None``).
 
     Returns
     -------
@@ -271,13 +326,25 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
     train, test = next(PixelGridSplit().split(X))
     results = []
     for name, encoder in encoders:
-        if skip is not None and skip(name, encoder, len(train)):
-            continue
-        estimator = make_model(model, encoder, t=t, max_iter=max_iter,
-                               random_state=random_state, verbose=verbose)
-        score, seconds, full = fit_and_score(estimator, X, y, train, test, predict_on=X)
+        rows, note, factor = train, "", 1.0
+        if model == "ntk" and not encoder.is_stationary and len(train) > dense_limit:
+            rows, stride = sub_lattice(img.shape[:2], dense_limit)
+            factor = len(rows) / len(train)  # the same flow scale c = t / N
+            note = (f"trained on the sub-lattice [::{stride}, ::{stride}] ({len(rows)} px): "
+                    "no stationary kernel, so the dense solver")
+        estimator = make_model(model, encoder, t=None if t is None else t * factor,
+                               max_iter=max_iter, random_state=random_state, verbose=verbose)
+        start = time.perf_counter()
+        estimator.fit(X[rows], y[rows])
+        seconds = time.perf_counter() - start
+        full = estimator.predict(X)  # the whole image; the test pixels are part of it
+        score = psnr(y[test], full[test])
+        curve = None
+        if curve_times is not None:
+            curve = (estimator.training_curve([c * factor for c in curve_times])
+                     if model == "ntk" else estimator[-1].loss_curve_)
         results.append(ImageResult(name, encoder.encoding, _encoder_scale(encoder), score,
-                                   seconds, regression_to_image(full, img.shape)))
+                                   seconds, regression_to_image(full, img.shape), curve, note))
     return results
 
 

@@ -22,10 +22,16 @@ def test_demo_writes_table_json_and_figure(tmp_path, capsys):
     assert code == 0
     assert "test PSNR" in stdout and "gaussian" in stdout
     report = json.loads((out / "results.json").read_text())
-    assert report["size"] == 24 and len(report["results"]) == 6
+    assert report["size"] == 24 and len(report["results"]) == 9  # seed Fig. 1's rows
     assert (out / "demo.png").stat().st_size > 1000
+    assert (out / "training_curves.png").stat().st_size > 1000
     names = {r["name"]: r["test_psnr"] for r in report["results"]}
     assert names["no mapping"] < names["basic"]
+    assert "uniform sigma=10 (at 0.469)" in names  # the paper's sigma carried to 12 px
+    curves = report["training_curves"]
+    assert len(curves["x"]) == 25 and all(len(v) == 25 for v in curves["mse"].values())
+    for mse in curves["mse"].values():  # gradient flow never increases the training loss
+        assert np.all(np.diff(mse) <= 1e-12)
     assert not list(tmp_path.glob(".skfourier-*"))  # no temporary folder left
 
 
@@ -104,3 +110,16 @@ def test_module_and_console_script_help():
     for cmd in ([sys.executable, "-m", "skfourier", "--help"], ["skfourier", "image", "--help"]):
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_per_axis_scale_on_the_command_line(tmp_path, capsys):
+    code, _, _ = _run(["video", "--synthetic", "--size", "8", "--frames", "11", "--keep-every",
+                       "5", "--scale", "3,3,0.5", "--out", str(tmp_path / "v")], capsys)
+    assert code == 0
+    assert json.loads((tmp_path / "v" / "report.json").read_text())["scale"] == [3, 3, 0.5]
+    arr = (np.random.RandomState(0).uniform(size=(12, 12, 3)) * 255).astype(np.uint8)
+    Image.fromarray(arr).save(tmp_path / "in.png")
+    code, _, err = _run(["image", str(tmp_path / "in.png"), "--scale", "1,2,3", "--out",
+                         str(tmp_path / "i")], capsys)
+    assert code == 2 and "3 values; give one, or 2" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "i").exists()

@@ -45,6 +45,8 @@ EXTRA = [(est, check) for est in ESTIMATORS
                                       if isinstance(est, FourierFeatureTransformer) else [])]
 
 
+# the set_output checks themselves mix DataFrames and arrays (RBFSampler warns the same)
+@pytest.mark.filterwarnings("ignore:X .* feature names:UserWarning")
 @pytest.mark.parametrize("estimator, check", EXTRA,
                          ids=[f"{e!r}-{c}" for e, c in EXTRA])
 def test_sklearn_extra_checks(estimator, check):

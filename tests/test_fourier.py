@@ -155,3 +155,35 @@ def test_wrong_number_of_features_at_transform():
         ff.transform(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="features"):
         ff.kernel(np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("encoding", ["gaussian", "uniform", "positional"])
+def test_per_axis_scale_multiplies_columns_and_keeps_the_closed_form_kernel(encoding):
+    X = np.random.RandomState(0).uniform(size=(30, 3))
+    scale = (10.0, 4.0, 0.5)
+    per_axis = FourierFeatureTransformer(encoding=encoding, scale=scale, n_frequencies=16,
+                                         random_state=0).fit(X)
+    if encoding == "positional":
+        for k, s in enumerate(scale):
+            column = per_axis.B_[:, k]
+            np.testing.assert_allclose(column[column != 0], s ** (np.arange(16) / 16))
+    else:
+        unit = FourierFeatureTransformer(encoding=encoding, scale=1.0, n_frequencies=16,
+                                         random_state=0).fit(X)
+        np.testing.assert_allclose(per_axis.B_, unit.B_ * np.array(scale), rtol=1e-15)
+    F = per_axis.transform(X)
+    np.testing.assert_allclose(per_axis.kernel(X), F @ F.T, atol=1e-11)
+    assert per_axis.is_stationary
+    # one value for every axis is the scalar scale, bit for bit
+    same = FourierFeatureTransformer(encoding=encoding, scale=(3.0,) * 3, n_frequencies=16,
+                                     random_state=0).fit(X)
+    scalar = FourierFeatureTransformer(encoding=encoding, scale=3.0, n_frequencies=16,
+                                       random_state=0).fit(X)
+    assert np.array_equal(same.B_, scalar.B_)
+
+
+@pytest.mark.parametrize("scale, match", [((1.0, 2.0), "3 axes"), ((1.0, -2.0, 1.0), "> 0"),
+                                          ((1.0, np.inf, 1.0), "finite"), ("abc", "scale")])
+def test_per_axis_scale_errors(scale, match):
+    with pytest.raises(ValueError, match=match):
+        FourierFeatureTransformer(scale=scale).fit(np.zeros((4, 3)))

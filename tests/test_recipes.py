@@ -16,8 +16,22 @@ def test_compare_encodings_follows_the_even_odd_protocol():
         # the reported score is the PSNR of the odd pixels of the reconstruction
         assert r.test_psnr == pytest.approx(psnr(img[1::2, 1::2], r.reconstruction[1::2, 1::2]))
         assert set(r.as_dict()) == {"name", "encoding", "scale", "test_psnr", "fit_seconds"}
-    skipped = compare_encodings(img, paper_encoders(8)[:2], skip=lambda name, enc, n: n == 64)
-    assert skipped == []
+    # raw coordinates on a grid above dense_limit: a sub-lattice, scored on the same pixels
+    (coarse,) = compare_encodings(img, paper_encoders(8)[:1], t=100.0, dense_limit=16)
+    assert "[::4, ::4] (16 px)" in coarse.note and coarse.as_dict()["note"] == coarse.note
+    assert coarse.test_psnr == pytest.approx(psnr(img[1::2, 1::2],
+                                                  coarse.reconstruction[1::2, 1::2]))
+
+
+def test_paper_encoders_at_the_papers_scale():
+    pairs = dict(paper_encoders(256))
+    assert len(pairs) == 9
+    assert pairs["gaussian sigma=10"].scale == 10.0
+    assert pairs["uniform sigma=10"].scale == pytest.approx(10 * np.sqrt(3))  # same std
+    assert pairs["positional"].scale == 64.0 and pairs["positional"].n_frequencies == 7
+    X = np.random.RandomState(0).uniform(size=(5, 2))
+    B = pairs["uniform sigma=100"].fit(X).B_
+    assert np.abs(B).max() <= 100 * np.sqrt(3)
 
 
 def test_interpolate_video_scores_held_out_frames():

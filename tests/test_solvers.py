@@ -304,3 +304,27 @@ def test_matrix_free_exact_at_finite_t_on_64x64_lattice():
         for solver in ("cg", "fft"):
             model = NTKRegressor(**EXACT, t=t, solver=solver, encoder=enc, tol=1e-10)
             assert _rel(model.fit(X[train], y[train]).predict(X[test]), ref) < 1e-6
+
+
+def test_fft_with_per_axis_scales_matches_dense_and_tunes_tuples():
+    """Per-axis scales: images (x, y) and videos (x, y, t) on the FFT solver = dense."""
+    X, y = image_to_regression(load_sample_image("china")[100:132, 200:240])  # 32 x 40
+    train, test = next(PixelGridSplit().split(X))
+    enc = FourierFeatureTransformer(scale=(4.0, 1.5), random_state=0)
+    for t in (None, 100.0):
+        dense = NTKRegressor(**KERNEL, t=t, solver="eigh", encoder=enc).fit(X[train], y[train])
+        fft = NTKRegressor(**KERNEL, t=t, solver="fft", encoder=enc, tol=1e-11).fit(
+            X[train], y[train])
+        assert _rel(fft.predict(X[test]), dense.predict(X[test])) < 1e-6
+    Xv, yv = video_to_regression(make_video(n_frames=11, size=8))
+    tr, te = next(FrameHoldoutSplit(keep_every=5).split(Xv))
+    enc = FourierFeatureTransformer(scale=(3.0, 3.0, 0.5), random_state=0)
+    dense = NTKRegressor(**KERNEL, solver="eigh", encoder=enc).fit(Xv[tr], yv[tr])
+    fft = NTKRegressor(**KERNEL, solver="fft", encoder=enc, tol=1e-11).fit(Xv[tr], yv[tr])
+    assert _rel(fft.predict(Xv[te]), dense.predict(Xv[te])) < 1e-6
+    search = GridSearchCV(NTKRegressor(**KERNEL, encoder=FourierFeatureTransformer(
+        random_state=0)), {"encoder__scale": [(3.0, 3.0, 0.5), (3.0, 3.0, 3.0)]},
+        cv=FrameHoldoutSplit(keep_every=5), scoring=psnr_scorer).fit(Xv, yv)
+    assert search.best_params_["encoder__scale"] in [(3.0, 3.0, 0.5), (3.0, 3.0, 3.0)]
+    loaded = pickle.loads(pickle.dumps(search.best_estimator_))
+    assert np.array_equal(loaded.predict(Xv[te]), search.best_estimator_.predict(Xv[te]))

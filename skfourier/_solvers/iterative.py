@@ -69,19 +69,24 @@ class KrylovSolver(Solver):
                 self._warn("Lanczos for exp(-c K)", change, k)
             for i, coef in zip(finite, lanczos.combine(lanczos.coefficients(funcs, k))):
                 out[i] = coef
+            if V is self.Y:  # the training curve runs the same recurrence: keep it
+                self._lanczos_y = lanczos
         self.n_iter, self.residual = iterations, max(residuals)
         return [self._from_operator(o) for o in out]
 
     def training_mse(self, scales):
         """Mean over entries of ``(exp(-c (K + alpha I)) y)^2`` by Lanczos quadrature."""
-        matvec, _ = self._operator()
-        B = self._to_operator(self.Y)
         funcs = [_decay_sq(c) for c in scales]
-        lanczos = krylov.Lanczos(matvec, B)
-        k, _ = lanczos.run(funcs, tol=self.tol, max_iter=self.max_iter)
+        lanczos = getattr(self, "_lanczos_y", None)  # from a fit at finite t, if any
+        if lanczos is not None and lanczos.converged(funcs, self.tol):
+            k = len(lanczos._alphas)
+        else:
+            matvec, _ = self._operator()
+            lanczos = krylov.Lanczos(matvec, self._to_operator(self.Y))
+            k, _ = lanczos.run(funcs, tol=self.tol, max_iter=self.max_iter)
         coefs = lanczos.coefficients(funcs, k)
         # y^T f(K) y ~ ||y|| (||y|| f(T) e1)_0, summed over the columns
-        return np.array([float(np.sum(lanczos.norms * w[0])) / B.size for w in coefs])
+        return np.array([float(np.sum(lanczos.norms * w[0])) / self.Y.size for w in coefs])
 
 
 def _phi(c):

@@ -130,6 +130,19 @@ class Lanczos:
             previous = current
         return max_iter, change
 
+    def converged(self, funcs, tol, check_every=5):
+        """Whether the recorded recurrence already converges ``f(T_k) e1`` for ``funcs``.
+
+        Lets a later question (a training curve after a fit) reuse a finished
+        run without a single matvec.
+        """
+        k = len(self._alphas)
+        if k <= check_every:
+            return False
+        current = self.coefficients(funcs, k)
+        previous = self.coefficients(funcs, k - check_every)
+        return max(_relative_change(c, p) for c, p in zip(current, previous)) < tol
+
     def combine(self, coefs):
         """``V_k c`` for each coefficient array from :meth:`coefficients`."""
         k = coefs[0].shape[0]
