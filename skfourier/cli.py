@@ -8,8 +8,10 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -18,9 +20,15 @@ import numpy as np
 from . import __version__
 
 EXIT_USAGE = 2
+#: Default cap on the long side of ``skfourier image`` (a 512-pixel training grid: ~20 s).
+IMAGE_SIDE = 1024
+#: Smallest image side that splits into even / odd lattices.
+MIN_IMAGE_SIDE = 8
 #: Largest image side the commands accept (a 1024 x 1024 training grid), and video frame side.
 MAX_SIDE = 2048
 MAX_VIDEO_SIDE = 256
+#: Frame side of ``skfourier video --synthetic`` by default.
+SYNTHETIC_SIDE = 64
 
 
 def _check_side(size, low, high):
@@ -111,8 +119,12 @@ def build_parser():
                            description="Fit your image on its even pixels, score the odd "
                            "pixels, and write the reconstruction, a report and a figure.")
     image.add_argument("path", help="PNG or JPEG file")
-    _common(image, "skfourier-image", "centre-crop and resize to this side (default: 128)")
+    _common(image, "skfourier-image", f"cap the long side at this many pixels, keeping the "
+            f"aspect ratio (default: {IMAGE_SIDE}; larger images are downscaled)")
     _fit_options(image)
+    image.add_argument("--upscale", type=_positive_int, default=1, metavar="K",
+                       help="also write the reconstruction on a K-times finer grid "
+                            "(super-resolution: the network as a continuous image)")
     video = sub.add_parser("video", help="fit a clip and interpolate held-out frames",
                            description="Fit every k-th frame of a clip (GIF, MP4 with imageio, "
                            "or a folder of frames) and score the frames in between.")
@@ -120,7 +132,9 @@ def build_parser():
     source.add_argument("path", nargs="?", help="GIF, video file or folder of frames")
     source.add_argument("--synthetic", action="store_true",
                         help="use skfourier.datasets.make_video instead of a file")
-    _common(video, "skfourier-video", "frame side in pixels (default: 32)")
+    _common(video, "skfourier-video", "cap the frames' long side at this many pixels, keeping "
+            f"the aspect ratio (default and maximum: {MAX_VIDEO_SIDE}; --synthetic: "
+            f"{SYNTHETIC_SIDE})")
     _fit_options(video)
     video.add_argument("--frames", type=_positive_int, default=30,
                        help="frames to read (default: 30)")
@@ -155,6 +169,7 @@ class _Output:
         return self.tmp / name
 
     def commit(self):
+        _INTERRUPTS.check()  # a fit cut short by Ctrl-C is not a result
         self.out.mkdir(exist_ok=True)
         written = []
         for f in sorted(self.tmp.iterdir()):
@@ -174,9 +189,12 @@ def _save_png(array, path):
 
 
 def _progress(items, desc):
+    """A progress bar over the items; stops between items once Ctrl-C was pressed."""
     from tqdm.auto import tqdm
 
-    return tqdm(items, desc=desc, unit="model", file=sys.stderr, leave=False)
+    for item in tqdm(items, desc=desc, unit="model", file=sys.stderr, leave=False):
+        _INTERRUPTS.check()
+        yield item
 
 
 def _table(rows):
@@ -329,7 +347,9 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def _encoder_for(args, train_side, axes):
+def _encoder_for(args, train_sides, axes):
+    """The encoder of ``--encoding`` / ``--scale``; by default the paper's scale carried to
+    the training grid, per axis (``train_sides``: pixels of each axis, x first)."""
     from .recipes import PAPER_SCALES, make_encoder, matched_scale
 
     encoding = args.encoding
@@ -337,31 +357,48 @@ def _encoder_for(args, train_side, axes):
     if isinstance(scale, tuple) and len(scale) != len(axes):
         raise ValueError(f"--scale has {len(scale)} values; give one, or {len(axes)} (one per "
                          f"axis {','.join(axes)}).")
-    if scale is None:
-        scale = matched_scale(encoding, train_side) if encoding in PAPER_SCALES else 1.0
+    if scale is None and encoding in PAPER_SCALES:
+        per_axis = tuple(matched_scale(encoding, side) for side in train_sides)
+        scale = per_axis[0] if len(set(per_axis)) == 1 else per_axis
+    elif scale is None:
+        scale = 1.0
     return make_encoder(encoding, scale, random_state=args.seed)
 
 
 def run_image(args):
-    """Fit a user's image on its even pixels and reconstruct it."""
-    from .datasets import load_image
+    """Fit a user's image on its even pixels and reconstruct it, at its own aspect ratio."""
+    from .datasets import fit_long_side, load_image
     from .recipes import compare_encodings
 
-    size = args.size or 128
-    _check_side(size, 4, MAX_SIDE)
-    img = load_image(args.path, size=size)
+    size = args.size or IMAGE_SIDE
+    _check_side(size, MIN_IMAGE_SIDE, MAX_SIDE)
+    if args.upscale * size > 4 * MAX_SIDE:
+        raise ValueError(f"--upscale {args.upscale} at --size {size} asks for a "
+                         f"{args.upscale * size}-pixel side; keep it within {4 * MAX_SIDE}.")
+    original = load_image(args.path)
+    if min(original.shape[:2]) < MIN_IMAGE_SIDE:
+        raise ValueError(f"the image is {original.shape[1]} x {original.shape[0]} pixels; sides "
+                         f"below {MIN_IMAGE_SIDE} cannot be split into even and odd pixels.")
+    img = fit_long_side(original, size)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
+    H, W = img.shape[:2]
     with _Output(args.out) as output:
-        encoder = _encoder_for(args, (size + 1) // 2, "xy")
+        # x and y each span [0, 1): the paper's scale is carried per axis
+        encoder = _encoder_for(args, ((W + 1) // 2, (H + 1) // 2), "xy")
         print(f"fitting {args.model} with {encoder.encoding} features (scale "
-              f"{_format_scale(encoder.scale)}) on {((size + 1) // 2) ** 2} pixels ...",
-              file=sys.stderr)
+              f"{_format_scale(encoder.scale)}) on {((H + 1) // 2) * ((W + 1) // 2)} pixels of "
+              f"a {W} x {H} image ...", file=sys.stderr)
         (row,) = compare_encodings(img, [(args.model, encoder)], model=args.model, t=args.t,
-                                   max_iter=args.iters, random_state=args.seed, verbose=1)
+                                   max_iter=args.iters, random_state=args.seed, verbose=1,
+                                   upscale=args.upscale)
         _save_png(row.reconstruction, output.path("reconstruction.png"))
-        report = {"input": str(args.path), "size": size, "model": args.model,
-                  "encoding": encoder.encoding, "scale": encoder.scale, "t": args.t,
+        if row.upscaled is not None:
+            _save_png(row.upscaled, output.path(f"upscaled_x{args.upscale}.png"))
+        report = {"input": str(args.path), "input_size": [original.shape[1], original.shape[0]],
+                  "size": [W, H], "upscale": args.upscale, "model": args.model,
+                  "encoding": encoder.encoding,
+                  "scale": np.asarray(encoder.scale).tolist(), "t": args.t,
                   "seed": args.seed, "test_psnr": round(row.test_psnr, 3),
                   "fit_seconds": round(row.fit_seconds, 3),
                   "protocol": "train on pixels [::2, ::2], test on [1::2, 1::2]"}
@@ -379,19 +416,23 @@ def run_video(args):
     from .datasets import load_video, make_video
     from .recipes import interpolate_video
 
-    size = args.size or 32
+    size = args.size or (SYNTHETIC_SIDE if args.synthetic else MAX_VIDEO_SIDE)
     _check_side(size, 4, MAX_VIDEO_SIDE)
     if args.synthetic:
         video = make_video(n_frames=args.frames, size=size, random_state=args.seed)
         source = "synthetic"
-    else:
-        video = load_video(args.path, size=size, max_frames=args.frames)
+    else:  # frames at their own size and aspect ratio, the long side capped at --size
+        video = load_video(args.path, max_frames=args.frames, max_side=size)
         source = str(args.path)
+    if min(video.shape[1:3]) < 4:
+        raise ValueError(f"frames of {video.shape[2]} x {video.shape[1]} pixels are too small; "
+                         "sides of at least 4 pixels are needed.")
     if video.shape[0] <= args.keep_every:
         raise ValueError(f"the clip has {video.shape[0]} frames; --keep-every "
                          f"{args.keep_every} needs more than that to hold any frame out.")
     with _Output(args.out) as output:
-        encoder = _encoder_for(args, size, "xyt")
+        side = max(video.shape[1:3])
+        encoder = _encoder_for(args, (side, side, side), "xyt")
         print(f"fitting {args.model} on every {args.keep_every}th of {video.shape[0]} frames "
               "...", file=sys.stderr)
         result = interpolate_video(video, encoder, keep_every=args.keep_every, model=args.model,
@@ -399,13 +440,23 @@ def run_video(args):
                                    verbose=1)
         recon, per_frame = result.reconstruction, result.per_frame_psnr
         _save_gif(recon, output.path("reconstruction.gif"))
-        report = {"input": source, "frames": int(video.shape[0]), "size": size,
-                  "model": args.model, "encoding": encoder.encoding, "scale": encoder.scale,
+        # seed Fig. 3's axis: frames away from the nearest training frame
+        trained = np.arange(0, video.shape[0], args.keep_every)
+        distance = np.abs(np.arange(video.shape[0])[:, None] - trained[None, :]).min(axis=1)
+        by_distance = {int(d): round(float(np.mean(per_frame[distance == d])), 3)
+                       for d in np.unique(distance)}
+        report = {"input": source, "frames": int(video.shape[0]),
+                  "size": [int(video.shape[2]), int(video.shape[1])],
+                  "model": args.model, "encoding": encoder.encoding,
+                  "scale": np.asarray(encoder.scale).tolist(),
                   "t": args.t, "keep_every": args.keep_every, "seed": args.seed,
                   "held_out_psnr": round(result.held_out_psnr, 3),
                   "fit_seconds": round(result.fit_seconds, 3),
-                  "per_frame_psnr": [round(float(p), 3) for p in per_frame]}
+                  "per_frame_psnr": [round(float(p), 3) for p in per_frame],
+                  "distance_to_training_frame": distance.tolist(),
+                  "psnr_by_distance": by_distance}
         output.path("report.json").write_text(json.dumps(report, indent=2))
+        _distance_figure(by_distance, output.path("psnr_vs_distance.png"), source)
         show = [k for k in range(video.shape[0]) if k % args.keep_every][:3]
         panels = [(f"frame {k}", video[k]) for k in show]
         panels += [(f"frame {k}\n{per_frame[k]:.1f} dB", recon[k]) for k in show]
@@ -414,6 +465,20 @@ def run_video(args):
     print(f"held-out-frame PSNR {result.held_out_psnr:.2f} dB in {result.fit_seconds:.1f} s; "
           "wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _distance_figure(by_distance, path, source):
+    """Seed Fig. 3's reading: PSNR against the distance to the nearest training frame."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.4), layout="constrained")
+    ax.plot(list(by_distance), list(by_distance.values()), "o-")
+    ax.set(xlabel="frames to the nearest training frame", ylabel="mean PSNR (dB)",
+           title=f"interpolation quality ({Path(source).name})")
+    _save(fig, path)
 
 
 def _save_gif(video, path):
@@ -426,19 +491,50 @@ def _save_gif(video, path):
 COMMANDS = {"demo": run_demo, "image": run_image, "video": run_video}
 
 
+class _Interrupts:
+    """Ctrl-C as a flag as well as an exception.
+
+    skorch catches KeyboardInterrupt inside training and returns normally (it is
+    how its early stopping works), so a fit cut short would look complete: the
+    flag, set by our own handler, is checked before any result is written.
+    """
+
+    def __init__(self):
+        self.seen = False
+
+    def handler(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self):
+        if self.seen:
+            raise KeyboardInterrupt
+
+
+_INTERRUPTS = _Interrupts()
+
+
 def main(argv=None):
     """Entry point of the ``skfourier`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    command = f"skfourier {args.command}"
+    previous = None
     try:
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, _INTERRUPTS.handler)
+        _INTERRUPTS.seen = False
         return COMMANDS[args.command](args)
     except (ValueError, OSError) as exc:
-        print(f"skfourier {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except MemoryError:
-        print(f"skfourier {args.command}: error: not enough memory; use a smaller --size "
+        print(f"{command}: error: not enough memory; use a smaller --size "
               "or --model ntk (exact and O(n) memory on pixel grids).", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"skfourier {args.command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

@@ -22,6 +22,8 @@ __all__ = [
     "regression_to_video",
     "make_video",
     "grid_coordinates",
+    "fit_long_side",
+    "frame_to_array",
 ]
 
 SAMPLE_IMAGES = ("china", "flower")
@@ -197,16 +199,55 @@ def _unflatten(y, shape, n_axes, axes_name):
     return y.reshape(target)
 
 
-def _resize(img, size):
-    """Centre-crop to a square and resize to ``size x size`` (Pillow, antialiased)."""
+def _resize_float(img, height, width):
+    """Antialiased (Lanczos) resize in float32 per channel: 16-bit and float images keep
+    their precision."""
     from PIL import Image
 
+    if img.shape[:2] == (height, width):
+        return img
+    channels = img[..., None] if img.ndim == 2 else img
+    out = np.stack([np.asarray(Image.fromarray(channels[..., c].astype(np.float32), mode="F")
+                               .resize((width, height), Image.LANCZOS), dtype=np.float64)
+                    for c in range(channels.shape[-1])], axis=-1)
+    out = np.clip(out, 0.0, 1.0)  # Lanczos overshoots at edges
+    return out[..., 0] if img.ndim == 2 else out
+
+
+def _resize(img, size):
+    """Centre-crop to a square and resize to ``size x size``."""
     H, W = img.shape[:2]
     side = min(H, W)
     top, left = (H - side) // 2, (W - side) // 2
-    crop = img[top:top + side, left:left + side]
-    pil = Image.fromarray(np.round(crop * 255).astype(np.uint8))
-    return np.asarray(pil.resize((size, size), Image.LANCZOS), dtype=np.float64) / 255.0
+    return _resize_float(img[top:top + side, left:left + side], size, size)
+
+
+def fit_long_side(img, max_side):
+    """Downscale so the long side is at most ``max_side``, keeping the aspect ratio.
+
+    Parameters
+    ----------
+    img : ndarray of shape (H, W) or (H, W, C), values in [0, 1]
+    max_side : int
+
+    Returns
+    -------
+    img : ndarray
+        Unchanged when it already fits; never upscaled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfourier.datasets import fit_long_side
+    >>> fit_long_side(np.zeros((300, 400, 3)), 100).shape
+    (75, 100, 3)
+    """
+    _check_size(max_side)
+    H, W = img.shape[:2]
+    if max(H, W) <= max_side:
+        return img
+    factor = max_side / max(H, W)
+    return _resize_float(img, max(1, round(H * factor)), max(1, round(W * factor)))
 
 
 def _check_size(size):
@@ -344,7 +385,7 @@ def load_image(path, size=None):
     return img if size is None else _resize(img, size)
 
 
-def load_video(path, size=None, max_frames=None):
+def load_video(path, size=None, max_frames=None, *, max_side=None):
     """Read a clip: an animated GIF, a video file, or a folder of frames.
 
     Animated GIF / WebP / PNG, multi-page TIFF and folders of images are read
@@ -360,6 +401,11 @@ def load_video(path, size=None, max_frames=None):
         If given, centre-crop every frame to a square and resize to ``size x size``.
     max_frames : int, default=None
         Read at most this many frames.
+    max_side : int, default=None
+        If given, downscale every frame as it is decoded so that its long side
+        is at most ``max_side``, keeping the aspect ratio (see
+        :func:`fit_long_side`): a long full-HD clip never sits in memory at
+        full size.
 
     Returns
     -------
@@ -377,19 +423,25 @@ def load_video(path, size=None, max_frames=None):
     (3, 8, 8, 3)
     """
     _check_size(size)
+    _check_size(max_side)
+
+    def prepare(frame):
+        arr = frame_to_array(frame)
+        return arr if max_side is None else fit_long_side(arr, max_side)
+
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise ValueError(f"folder {str(path)!r} holds no image frames "
                              f"({', '.join(IMAGE_SUFFIXES)}).")
-        frames = [load_image(p) for p in files[:max_frames]]
+        frames = [prepare(load_image(p)) for p in files[:max_frames]]
     elif not path.is_file():
         raise ValueError(f"video file not found: {str(path)!r}.")
     elif path.suffix.lower() in PILLOW_SEQUENCES:
-        frames = _read_pillow_frames(path, max_frames)
+        frames = _read_pillow_frames(path, max_frames, prepare)
     else:
-        frames = _read_with_imageio(path, max_frames)
+        frames = _read_with_imageio(path, max_frames, prepare)
     frames = [np.repeat(f[..., None], 3, axis=2) if f.ndim == 2 else f for f in frames]
     if len({f.shape for f in frames}) != 1:
         raise ValueError(f"frames of {str(path)!r} differ in size; all frames must match.")
@@ -398,7 +450,7 @@ def load_video(path, size=None, max_frames=None):
     return np.stack(frames)
 
 
-def _read_pillow_frames(path, max_frames):
+def _read_pillow_frames(path, max_frames, prepare):
     """Every frame of an animated GIF / WebP / PNG or a multi-page TIFF, through Pillow."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
@@ -406,7 +458,7 @@ def _read_pillow_frames(path, max_frames):
         with Image.open(path) as pil:
             frames = []
             for frame in ImageSequence.Iterator(pil):
-                frames.append(frame_to_array(frame))
+                frames.append(prepare(frame))
                 if max_frames is not None and len(frames) >= max_frames:
                     break
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
@@ -420,7 +472,7 @@ def _last_line(exc):
     return lines[-1].rstrip(")") if lines else type(exc).__name__
 
 
-def _read_with_imageio(path, max_frames):
+def _read_with_imageio(path, max_frames, prepare):
     try:
         import imageio.v3 as iio
     except ImportError as exc:
@@ -430,7 +482,7 @@ def _read_with_imageio(path, max_frames):
     frames = []
     try:
         for frame in iio.imiter(path):
-            frames.append(frame_to_array(frame))
+            frames.append(prepare(frame))
             if max_frames is not None and len(frames) >= max_frames:
                 break
     except Exception as exc:  # plugins raise many types; the user needs one line

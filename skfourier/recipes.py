@@ -17,8 +17,8 @@ from sklearn.pipeline import make_pipeline
 from ._fourier import FourierFeatureTransformer
 from ._mlp import CoordinateMLPRegressor
 from ._ntk import NTKRegressor
-from .datasets import (image_to_regression, regression_to_image, regression_to_video,
-                       video_to_regression)
+from .datasets import (grid_coordinates, image_to_regression, regression_to_image,
+                       regression_to_video, video_to_regression)
 from .metrics import psnr
 from .model_selection import FrameHoldoutSplit, PixelGridSplit
 
@@ -246,6 +246,8 @@ class ImageResult:
     training_mse: np.ndarray = field(repr=False, default=None)
     #: How this row deviates from the protocol, if it does.
     note: str = ""
+    #: The model evaluated on a ``upscale``-times finer grid, if asked for.
+    upscaled: np.ndarray = field(repr=False, default=None)
 
     def as_dict(self):
         """The JSON-ready fields (without the reconstruction)."""
@@ -278,7 +280,7 @@ def sub_lattice(shape, limit):
 
 
 def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, random_state=0,
-                      verbose=0, dense_limit=DENSE_LIMIT, curve_times=None):
+                      verbose=0, dense_limit=DENSE_LIMIT, curve_times=None, upscale=1):
     """Tancik et al.'s protocol: train on the even pixels, score the odd ones, per encoding.
 
     With the NTK, a stationary encoder runs the exact FFT solver on the whole
@@ -302,6 +304,9 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
     verbose : int, default=0
     dense_limit : int, default=DENSE_LIMIT
         Largest training set for a non-stationary NTK.
+    upscale : int, default=1
+        Also evaluate each model on the ``upscale``-times finer grid (the
+        coordinate network as a continuous image), in ``upscaled``.
     curve_times : sequence of float or None, default=None
         Also record training curves in ``training_mse``: for the NTK the
         training MSE at these times (on the full grid's time axis), for the
@@ -339,12 +344,18 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
         seconds = time.perf_counter() - start
         full = estimator.predict(X)  # the whole image; the test pixels are part of it
         score = psnr(y[test], full[test])
+        upscaled = None
+        if upscale > 1:
+            fine = img.shape[:2] if img.ndim == 2 else img.shape
+            fine = (fine[0] * upscale, fine[1] * upscale) + tuple(fine[2:])
+            upscaled = regression_to_image(estimator.predict(grid_coordinates(fine[:2])), fine)
         curve = None
         if curve_times is not None:
             curve = (estimator.training_curve([c * factor for c in curve_times])
                      if model == "ntk" else estimator[-1].loss_curve_)
         results.append(ImageResult(name, encoder.encoding, _encoder_scale(encoder), score,
-                                   seconds, regression_to_image(full, img.shape), curve, note))
+                                   seconds, regression_to_image(full, img.shape), curve, note,
+                                   upscaled))
     return results
 
 

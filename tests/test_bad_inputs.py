@@ -169,7 +169,7 @@ def _write_png(path, array, mode=None):
 def files(tmp_path):
     """Good, odd-mode, unreadable and truncated files."""
     rng = np.random.RandomState(0)
-    rgb = (rng.uniform(size=(6, 8, 3)) * 255).astype(np.uint8)
+    rgb = (rng.uniform(size=(10, 12, 3)) * 255).astype(np.uint8)
     good = _write_png(tmp_path / "good.png", rgb)
     data = good.read_bytes()
     (tmp_path / "truncated.png").write_bytes(data[:len(data) // 2])

@@ -1,6 +1,8 @@
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -41,18 +43,68 @@ def test_demo_mlp(tmp_path, capsys):
     assert code == 0 and "positional" in stdout
 
 
-def test_image_command(tmp_path, capsys):
+def test_image_command_keeps_the_aspect_ratio_and_upscales(tmp_path, capsys):
     arr = (np.random.RandomState(0).uniform(size=(20, 30, 3)) * 255).astype(np.uint8)
     Image.fromarray(arr).save(tmp_path / "in.png")
     out = tmp_path / "res"
     code, stdout, _ = _run(["image", str(tmp_path / "in.png"), "--size", "16", "--out",
-                            str(out), "--t", "100"], capsys)
+                            str(out), "--t", "100", "--upscale", "2"], capsys)
     assert code == 0 and "held-out PSNR" in stdout
-    assert np.asarray(Image.open(out / "reconstruction.png")).shape == (16, 16, 3)
+    # the long side capped at 16, the aspect ratio kept: 30 x 20 -> 16 x 11
+    assert np.asarray(Image.open(out / "reconstruction.png")).shape == (11, 16, 3)
+    assert np.asarray(Image.open(out / "upscaled_x2.png")).shape == (22, 32, 3)
     report = json.loads((out / "report.json").read_text())
     assert report["t"] == 100 and report["encoding"] == "gaussian"
-    assert report["scale"] == pytest.approx(10 * 8 / 256)
+    assert report["size"] == [16, 11] and report["input_size"] == [30, 20]
+    # the paper's sigma = 10 carried to each axis of the 8 x 6 training grid
+    assert report["scale"] == pytest.approx([10 * 8 / 256, 10 * 6 / 256])
     assert (out / "figure.png").exists()
+    # at its own size by default (below the 1024 cap), never upscaled
+    code, _, _ = _run(["image", str(tmp_path / "in.png"), "--out", str(tmp_path / "own"),
+                       "--t", "100"], capsys)
+    assert np.asarray(Image.open(tmp_path / "own" / "reconstruction.png")).shape == (20, 30, 3)
+
+
+def test_image_command_refuses_tiny_images(tmp_path, capsys):
+    Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
+    code, _, err = _run(["image", str(tmp_path / "dot.png"), "--out", str(tmp_path / "o")],
+                        capsys)
+    assert code == 2 and "1 x 1 pixels" in err and not (tmp_path / "o").exists()
+
+
+def test_sixteen_bit_png_round_trips(tmp_path):
+    from skfourier.datasets import load_image
+
+    values = np.array([[0, 1000, 40000], [65535, 12345, 300]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "deep.png")
+    np.testing.assert_allclose(load_image(tmp_path / "deep.png"), values / 65535, atol=1e-12)
+
+
+def test_help_imports_neither_torch_nor_sklearn():
+    code = ("import sys; from skfourier.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'sklearn', 'skorch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip().endswith("[]")
+
+
+def test_ctrl_c_exits_130_and_writes_nothing(tmp_path):
+    """skorch swallows Ctrl-C inside training: the CLI must still stop and write nothing."""
+    out = tmp_path / "demo"
+    proc = subprocess.Popen([sys.executable, "-m", "skfourier", "demo", "--model", "mlp",
+                             "--size", "16", "--iters", "1000000", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".skfourier-*")):
+        time.sleep(0.1)  # the output folder's temporary twin exists: training has begun
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1].strip().endswith("interrupted")
+    assert "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".skfourier-*"))
 
 
 def test_video_synthetic_and_gif(tmp_path, capsys):
@@ -62,6 +114,11 @@ def test_video_synthetic_and_gif(tmp_path, capsys):
     assert code == 0 and "held-out-frame PSNR" in stdout
     report = json.loads((out / "report.json").read_text())
     assert len(report["per_frame_psnr"]) == 12
+    # seed Fig. 3's axis: training frames 0, 4, 8 are at distance 0
+    assert report["distance_to_training_frame"] == [0, 1, 2, 1, 0, 1, 2, 1, 0, 1, 2, 3]
+    by_distance = report["psnr_by_distance"]
+    assert set(by_distance) == {"0", "1", "2", "3"} and by_distance["0"] > by_distance["2"]
+    assert (out / "psnr_vs_distance.png").stat().st_size > 1000
     with Image.open(out / "reconstruction.gif") as gif:
         assert gif.n_frames == 12
     frames = [Image.fromarray((f * 255).astype(np.uint8)) for f in make_video(12, 8)]
