@@ -440,11 +440,7 @@ def run_video(args):
                                    verbose=1)
         recon, per_frame = result.reconstruction, result.per_frame_psnr
         _save_gif(recon, output.path("reconstruction.gif"))
-        # seed Fig. 3's axis: frames away from the nearest training frame
-        trained = np.arange(0, video.shape[0], args.keep_every)
-        distance = np.abs(np.arange(video.shape[0])[:, None] - trained[None, :]).min(axis=1)
-        by_distance = {int(d): round(float(np.mean(per_frame[distance == d])), 3)
-                       for d in np.unique(distance)}
+        by_distance = {d: round(p, 3) for d, p in result.psnr_by_distance().items()}
         report = {"input": source, "frames": int(video.shape[0]),
                   "size": [int(video.shape[2]), int(video.shape[1])],
                   "model": args.model, "encoding": encoder.encoding,
@@ -453,7 +449,7 @@ def run_video(args):
                   "held_out_psnr": round(result.held_out_psnr, 3),
                   "fit_seconds": round(result.fit_seconds, 3),
                   "per_frame_psnr": [round(float(p), 3) for p in per_frame],
-                  "distance_to_training_frame": distance.tolist(),
+                  "distance_to_training_frame": result.distance.tolist(),
                   "psnr_by_distance": by_distance}
         output.path("report.json").write_text(json.dumps(report, indent=2))
         _distance_figure(by_distance, output.path("psnr_vs_distance.png"), source)

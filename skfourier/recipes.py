@@ -368,6 +368,13 @@ class VideoResult:
     fit_seconds: float
     n_train: int
     reconstruction: np.ndarray = field(repr=False, default=None)
+    #: Frames between each frame and the nearest training frame (seed Fig. 3's axis).
+    distance: np.ndarray = field(repr=False, default=None)
+
+    def psnr_by_distance(self):
+        """Mean PSNR of the frames at each distance from the nearest training frame."""
+        return {int(d): float(np.mean(self.per_frame_psnr[self.distance == d]))
+                for d in np.unique(self.distance)}
 
 
 def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max_iter=400,
@@ -411,4 +418,7 @@ def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max
     recon = regression_to_video(estimator.predict(X), video.shape)
     per_frame = np.array([psnr(video[k], recon[k]) for k in range(video.shape[0])])
     held = [k for k in range(video.shape[0]) if k % keep_every]
-    return VideoResult(psnr(video[held], recon[held]), per_frame, seconds, len(train), recon)
+    trained = np.arange(0, video.shape[0], keep_every)
+    distance = np.abs(np.arange(video.shape[0])[:, None] - trained[None, :]).min(axis=1)
+    return VideoResult(psnr(video[held], recon[held]), per_frame, seconds, len(train), recon,
+                       distance)

@@ -40,6 +40,9 @@ def test_interpolate_video_scores_held_out_frames():
     held = [1, 2, 3, 5, 6, 7]
     assert result.held_out_psnr == pytest.approx(psnr(video[held], result.reconstruction[held]))
     assert result.per_frame_psnr.shape == (9,)
+    assert list(result.distance) == [0, 1, 2, 1, 0, 1, 2, 1, 0]
+    by_distance = result.psnr_by_distance()
+    assert by_distance[1] == pytest.approx(result.per_frame_psnr[[1, 3, 5, 7]].mean())
     # training frames are fitted far better than held-out ones
     assert result.per_frame_psnr[[0, 4, 8]].min() > result.per_frame_psnr[held].max()
     with pytest.raises(ValueError, match="needs more"):
