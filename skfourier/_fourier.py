@@ -94,7 +94,7 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         Number of frequency vectors (``"gaussian"``, ``"uniform"``) or
         frequencies per axis (``"positional"``, ``"transformer"``). Ignored by
         ``"none"`` and ``"basic"``.
-    scale : float or array-like of shape (n_features_in_,), default=10.0
+    scale : float or array-like of shape (`n_features_in_`,), default=10.0
         Standard deviation (``"gaussian"``), half-width (``"uniform"``) or
         largest frequency (``"positional"``), in cycles per unit length. One
         value per input axis scales column ``k`` of ``B`` by ``scale[k]``:
