@@ -11,8 +11,21 @@ on scikit-learn's two sample photographs with the exact infinite-width network
 all 65,536 training pixels) and the paper's scales unchanged (Gaussian sigma =
 10, positional up to 2^6): they are quoted for exactly this 256-pixel training
 grid. A trained MLP (:class:`CoordinateMLPRegressor`, 400 Adam steps) is shown
-at 64 x 64, with the scales carried to its 32-pixel grid: full-batch training
-at 512 x 512 costs about a second per step on two cores.
+at 64 x 64 on one photo, with the scales carried to its 32-pixel grid:
+full-batch training at 512 x 512 costs about a second per step on two cores.
+
+Measured (two cores, 51 s for the whole example)::
+
+    mapping                paper     NTK china    NTK flower     MLP china
+    no mapping             19.32         10.55         11.86         19.60
+    basic                  21.71         19.02         23.42         18.70
+    positional             24.95         21.00         26.81         21.55
+    gaussian sigma=10      25.57         21.19         27.95         22.07
+
+The smooth flower photo exceeds the paper's averages, the detailed china photo
+stays below them; the small MLP at 64 x 64 does not separate "no mapping" from
+"basic" (a 32-pixel training grid holds few frequencies that raw coordinates
+cannot reach), while positional and Gaussian features still come out on top.
 
 What differs, honestly: the paper averages a dataset of photos and trains for
 2000 steps; we use two photos (upsampled from 427 pixels, so smoother than the
@@ -47,7 +60,9 @@ def table_rows(kind, photo):
     return {r.name.split(" (at")[0]: r.test_psnr for r in rows}
 
 
-table = {(kind, photo): table_rows(kind, photo) for kind in SIZES for photo in PHOTOS}
+# the MLP on one photo: 400 full-batch steps per mapping keep this example near a minute
+table = {(kind, photo): table_rows(kind, photo) for kind in SIZES
+         for photo in (PHOTOS if kind == "ntk" else PHOTOS[:1])}
 header = "".join(f"{f'{k.upper()} {p}':>14}" for k, p in table)
 print(f"{'mapping':<20}{'paper':>8}{header}")
 for name, published in PAPER.items():
