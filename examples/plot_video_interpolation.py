@@ -1,20 +1,46 @@
 """
-Video frame interpolation (seed Fig. 3)
-=======================================
+Video frame interpolation (seed Fig. 3), and per-axis scales
+============================================================
 
 A video is a function of ``(x, y, t)``. We keep one frame in ten for training
 (:class:`~skfourier.model_selection.FrameHoldoutSplit`) and ask each model for
 the frames in between. The seed paper reports that Gaussian features of a
-small scale (sigma = 0.5) interpolate frames as well as the frames they saw,
-while a large scale (sigma = 5) gets noisier the farther a frame is from the
-nearest training frame; without a mapping the network is blurry everywhere.
+small scale (sigma = 0.5) interpolate frames well, while a large scale
+(sigma = 5) gets noisier the farther a frame is from the nearest training
+frame; without a mapping the network is blurry everywhere.
 
-The clip is :func:`~skfourier.datasets.make_video`: a texture with smooth
-colours and a fine checkerboard, translating and rotating. Each model is the
-converged infinite-width ReLU network (:class:`NTKRegressor`, with a bias so
-that raw coordinates are usable too), with the Fourier features as its
-``encoder`` so that the stationary kernel on the video grid is solved exactly
-by FFT.
+The natural next question: a video is not isotropic. With one scale per axis
+(``scale=(5, 5, 1)``: sharp in space, smooth in time), does the model keep the
+spatial detail of a high sigma and the smooth interpolation of a low one?
+
+The clip is :func:`~skfourier.datasets.make_video` at 64 x 64 x 31 frames: a
+texture with smooth colours and a fine checkerboard, translating and rotating.
+Each model is the converged infinite-width ReLU network
+(:class:`NTKRegressor`, with a bias so that raw coordinates are usable too),
+with the Fourier features as its ``encoder`` so that the stationary kernel on
+the video grid is solved exactly by FFT. Raw coordinates have no stationary
+kernel: that row is fitted densely on the even pixels of the training frames.
+
+Measured (two cores, 40 s; PSNR in dB by distance to the nearest training
+frame; training frames are reproduced exactly by every Fourier mapping)::
+
+    model                  d=1     d=3     d=5
+    no mapping            19.12   17.19   16.62
+    gaussian sigma=0.5    19.79   17.48   16.91
+    gaussian sigma=5      17.23   14.34   14.22
+    scale (5, 5, 0.5)     19.96   17.02   16.57
+    scale (5, 5, 1)       20.43   17.73   17.19
+
+Sigma = 5 degrades with the distance, as in the seed. The anisotropic
+``(5, 5, 1)`` beats isotropic sigma = 0.5 at every distance (also at
+128 x 128 x 51 frames: 22.70 / 19.18 / 18.66 dB against 21.72 / 18.84 /
+18.42 dB), while ``(5, 5, 0.5)`` wins only next to the training frames: the
+temporal scale, not the spatial one, sets how far the interpolation carries.
+The frames show more than the PSNR: far from the training frames sigma = 0.5
+and no mapping fade to a blur, the anisotropic scales keep the rings and the
+checkerboard sharp and move them (PSNR partly rewards the blur, which is
+never far off). No mapping is a better interpolator here than in the seed:
+its bias makes the raw-coordinate kernel smooth in time as well.
 """
 
 import os
@@ -28,36 +54,41 @@ from skfourier.metrics import psnr
 from skfourier.model_selection import FrameHoldoutSplit
 
 QUICK = os.environ.get("SKFOURIER_EXAMPLES_QUICK") == "1"
-SIZE, FRAMES = (8, 21) if QUICK else (32, 31)
+SIZE, FRAMES = (8, 21) if QUICK else (64, 31)
 
 video = make_video(n_frames=FRAMES, size=SIZE)
 X, y = video_to_regression(video)
 train, test = next(FrameHoldoutSplit(keep_every=10).split(X))
 train_frames = np.arange(0, FRAMES, 10)
+# raw coordinates: the dense solver, on the even pixels of the training frames
+sub = train[(np.round(X[train, 0] * SIZE) % 2 == 0) & (np.round(X[train, 1] * SIZE) % 2 == 0)]
 
 encoders = {
     "no mapping": FourierFeatureTransformer(encoding="none"),
     "gaussian sigma=0.5": FourierFeatureTransformer(scale=0.5, random_state=0),
     "gaussian sigma=5": FourierFeatureTransformer(scale=5.0, random_state=0),
+    "scale (5, 5, 0.5)": FourierFeatureTransformer(scale=(5.0, 5.0, 0.5), random_state=0),
+    "scale (5, 5, 1)": FourierFeatureTransformer(scale=(5.0, 5.0, 1.0), random_state=0),
 }
 recons, curves = {}, {}
+distance = np.abs(np.arange(FRAMES)[:, None] - train_frames[None, :]).min(axis=1)
+print(f"{'model':<20}{'d=1':>8}{'d=3':>8}{'d=5':>8}")
 for name, enc in encoders.items():
-    # the encoder inside the regressor lets it use the exact FFT solver on the
-    # (x, y, t) grid of training frames; raw coordinates need the dense one
+    rows = sub if enc.encoding == "none" else train
     model = NTKRegressor(depth=4, weight_std=np.sqrt(2), bias_std=1.0, alpha=1e-6, encoder=enc)
-    model.fit(X[train], y[train])
+    model.fit(X[rows], y[rows])
     recons[name] = regression_to_video(model.predict(X), video.shape)
     per_frame = np.array([psnr(video[k], recons[name][k]) for k in range(FRAMES)])
     # mean PSNR of the frames d steps after (d > 0) or before (d < 0) a training frame
     curves[name] = [np.mean([per_frame[t + d] for t in train_frames if 0 <= t + d < FRAMES])
                     for d in range(-5, 6)]
-    print(f"{name:<20} held-out frames {psnr(y[test], model.predict(X[test])):.2f} dB")
+    print(f"{name:<20}" + "".join(f"{per_frame[distance == d].mean():>8.2f}" for d in (1, 3, 5)))
 
 # %%
 # PSNR against the distance to the nearest training frame, and the frames
 # around training frame 10 (distance -5 ... 5)
-fig = plt.figure(figsize=(14, 6.5))
-grid = fig.add_gridspec(4, 15)
+fig = plt.figure(figsize=(14, 9))
+grid = fig.add_gridspec(len(encoders) + 1, 15)
 ax = fig.add_subplot(grid[:, :4])
 for name, curve in curves.items():
     ax.plot(range(-5, 6), curve, marker="o", label=name)
