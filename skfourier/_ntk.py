@@ -204,6 +204,9 @@ class NTKRegressor(_NTKBase):
     max_iter : int, default=1000
         Iteration cap of the iterative solvers; a run that stops there warns
         with a ``ConvergenceWarning``.
+    verbose : int, default=0
+        ``1`` shows a progress bar (tqdm, on stderr) over the iterations of
+        the iterative solvers, with the current residual.
 
     Attributes
     ----------
@@ -272,7 +275,7 @@ class NTKRegressor(_NTKBase):
 
     def __init__(self, depth=3, kernel="ntk", weight_std=1.0, bias_std=0.0, t=None,
                  learning_rate=1.0, alpha=0.0, solver="auto", max_kernel_memory=None,
-                 memory=None, encoder=None, tol=1e-8, max_iter=1000):
+                 memory=None, encoder=None, tol=1e-8, max_iter=1000, verbose=0):
         self.depth = depth
         self.kernel = kernel
         self.weight_std = weight_std
@@ -286,6 +289,7 @@ class NTKRegressor(_NTKBase):
         self.encoder = encoder
         self.tol = tol
         self.max_iter = max_iter
+        self.verbose = verbose
 
     def _check_params(self):
         self._check_kernel_params()
@@ -300,7 +304,7 @@ class NTKRegressor(_NTKBase):
 
     def _solver_options(self):
         return {**super()._solver_options(), "tol": self.tol, "max_iter": self.max_iter,
-                "memory": self.memory}
+                "memory": self.memory, "verbose": self.verbose}
 
     def fit(self, X, y):
         """Fit the infinite-width network: kernel of the training set and one solve.

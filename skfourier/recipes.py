@@ -122,7 +122,7 @@ def make_model(kind, encoder, *, t=None, max_iter=400, random_state=0, verbose=0
     random_state : int, default=0
         MLP initialisation.
     verbose : int, default=0
-        MLP progress bar.
+        Progress bar over the MLP's steps or the NTK solver's iterations.
 
     Returns
     -------
@@ -137,7 +137,8 @@ def make_model(kind, encoder, *, t=None, max_iter=400, random_state=0, verbose=0
     """
     if kind == "ntk":
         # alpha = 1e-6 (2e-7 k(x, x) = 5 on Fourier features) keeps the solves stable
-        return NTKRegressor(depth=4, weight_std=np.sqrt(2), t=t, alpha=1e-6, encoder=encoder)
+        return NTKRegressor(depth=4, weight_std=np.sqrt(2), t=t, alpha=1e-6, encoder=encoder,
+                            verbose=verbose)
     if kind == "mlp":
         return make_pipeline(encoder, CoordinateMLPRegressor(
             max_iter=max_iter, random_state=random_state, verbose=verbose))

@@ -328,3 +328,14 @@ def test_fft_with_per_axis_scales_matches_dense_and_tunes_tuples():
     assert search.best_params_["encoder__scale"] in [(3.0, 3.0, 0.5), (3.0, 3.0, 3.0)]
     loaded = pickle.loads(pickle.dumps(search.best_estimator_))
     assert np.array_equal(loaded.predict(Xv[te]), search.best_estimator_.predict(Xv[te]))
+
+
+def test_verbose_shows_progress_over_solver_iterations(capsys):
+    X, y = image_to_regression(load_sample_image("china", size=32))
+    enc = FourierFeatureTransformer(scale=1.0, random_state=0)
+    for t, what in ((None, "fft: conjugate gradients"), (100.0, "fft: Lanczos")):
+        NTKRegressor(**KERNEL, t=t, solver="fft", encoder=enc, verbose=1).fit(X, y)
+        err = capsys.readouterr().err
+        assert what in err and "residual" in err
+    NTKRegressor(**KERNEL, solver="fft", encoder=enc).fit(X, y)
+    assert capsys.readouterr().err == ""

@@ -102,6 +102,8 @@ class Solver:
         Bytes the dense solvers may allocate (``None``: half the RAM).
     memory : joblib.Memory or None
         Cache of dense decompositions.
+    verbose : int
+        Iterative solvers show a progress bar over their iterations when > 0.
     """
 
     #: Name of the solver family, as in ``NTKRegressor(solver=...)``.
@@ -110,13 +112,14 @@ class Solver:
     finite_times = True
 
     def __init__(self, kernel, *, alpha=0.0, tol=1e-8, max_iter=1000, max_memory=None,
-                 memory=None):
+                 memory=None, verbose=0):
         self.kernel = kernel
         self.alpha = alpha
         self.tol = tol
         self.max_iter = max_iter
         self.max_memory = max_memory
         self.memory = memory
+        self.verbose = verbose
         self.n_iter = 0
         self.residual = None
 

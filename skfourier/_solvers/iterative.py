@@ -7,6 +7,7 @@ curve is Lanczos quadrature. Subclasses supply the operator and the sample
 order it works in (:mod:`.structured`, :mod:`.matfree`).
 """
 
+import sys
 import warnings
 
 import numpy as np
@@ -36,6 +37,21 @@ class KrylovSolver(Solver):
         """Inverse of :meth:`_to_operator`."""
         return V
 
+    def _progress(self, what):
+        """A tqdm bar over iterations when ``verbose``: (bar or None, callback or None)."""
+        if not self.verbose:
+            return None, None
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=self.max_iter, desc=what, unit="it", file=sys.stderr, leave=False)
+
+        def callback(iteration, residual):
+            bar.n = iteration
+            bar.set_postfix_str(f"residual {residual:.1e} (tol {self.tol:g})", refresh=False)
+            bar.refresh()
+
+        return bar, callback
+
     def _warn(self, what, reached, iterations):
         warnings.warn(
             f"{what} did not converge in {iterations} iterations (max_iter={self.max_iter}; "
@@ -51,8 +67,11 @@ class KrylovSolver(Solver):
         converged = [i for i, c in enumerate(scales) if np.isinf(c)]
         iterations, residuals = 0, [0.0]
         if converged:  # one solve serves every t = None
+            bar, callback = self._progress(f"{self.name}: conjugate gradients")
             coef, it, res = krylov.solve(matvec, B, tol=self.tol, max_iter=self.max_iter,
-                                         precond=precondition)
+                                         precond=precondition, callback=callback)
+            if bar is not None:
+                bar.close()
             iterations += it
             residuals.append(float(np.max(res)))
             if np.any(res >= self.tol):
@@ -62,7 +81,11 @@ class KrylovSolver(Solver):
         if finite:
             funcs = [_phi(scales[i]) for i in finite]
             lanczos = krylov.Lanczos(matvec, B)
-            k, change = lanczos.run(funcs, tol=self.tol, max_iter=self.max_iter)
+            bar, callback = self._progress(f"{self.name}: Lanczos")
+            k, change = lanczos.run(funcs, tol=self.tol, max_iter=self.max_iter,
+                                    callback=callback)
+            if bar is not None:
+                bar.close()
             iterations += k
             residuals.append(float(change))
             if change >= self.tol:

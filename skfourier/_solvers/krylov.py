@@ -8,8 +8,11 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
 
-def conjugate_gradient(matvec, B, *, tol, max_iter, precond=None, X0=None):
-    """Solve ``A X = B`` column by column; return (X, iterations, relative residuals)."""
+def conjugate_gradient(matvec, B, *, tol, max_iter, precond=None, X0=None, callback=None):
+    """Solve ``A X = B`` column by column; return (X, iterations, relative residuals).
+
+    ``callback(iteration, largest relative residual)`` is called after each step.
+    """
     X = np.zeros_like(B) if X0 is None else X0.copy()
     R = B - matvec(X) if X0 is not None else B.copy()
     bnorm = np.linalg.norm(B, axis=0)
@@ -33,10 +36,12 @@ def conjugate_gradient(matvec, B, *, tol, max_iter, precond=None, X0=None):
         beta = np.where(active, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
         rz = rz_new
         P = Z + beta * P
+        if callback is not None:
+            callback(it, float(np.max(res)))
     return X, it, res
 
 
-def solve(matvec, B, *, tol, max_iter, precond=None, plain_first=30):
+def solve(matvec, B, *, tol, max_iter, precond=None, plain_first=30, callback=None):
     """CG that starts unpreconditioned and switches to ``precond`` if that is slow.
 
     Plain CG wins when the kernel is narrow for the grid spacing (large scales:
@@ -44,12 +49,14 @@ def solve(matvec, B, *, tol, max_iter, precond=None, plain_first=30):
     Progress made by the plain phase is kept as the starting point.
     """
     if precond is None:
-        return conjugate_gradient(matvec, B, tol=tol, max_iter=max_iter)
-    X, it, res = conjugate_gradient(matvec, B, tol=tol, max_iter=min(plain_first, max_iter))
+        return conjugate_gradient(matvec, B, tol=tol, max_iter=max_iter, callback=callback)
+    X, it, res = conjugate_gradient(matvec, B, tol=tol, max_iter=min(plain_first, max_iter),
+                                    callback=callback)
     if np.all(res < tol) or it >= max_iter:
         return X, it, res
+    shifted = None if callback is None else (lambda k, r: callback(it + k, r))
     X, it2, res = conjugate_gradient(matvec, B, tol=tol, max_iter=max_iter - it,
-                                     precond=precond, X0=X)
+                                     precond=precond, X0=X, callback=shifted)
     return X, it + it2, res
 
 
@@ -101,7 +108,7 @@ class Lanczos:
                 arr[:, col] = self.norms[col] * (S @ (f(theta) * S[0]))
         return out
 
-    def run(self, funcs, *, tol, max_iter, check_every=5):
+    def run(self, funcs, *, tol, max_iter, check_every=5, callback=None):
         """Extend the recurrence until every ``f(T_k) e1`` changes by less than ``tol``.
 
         Returns (k, the relative change at the last check); 0 when the Krylov
@@ -123,6 +130,8 @@ class Lanczos:
             current = self.coefficients(funcs, k)
             if previous is not None:
                 change = max(_relative_change(c, p) for c, p in zip(current, previous))
+            if callback is not None:
+                callback(k, change)
             if exhausted:
                 return k, 0.0
             if change < tol:
