@@ -173,8 +173,6 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         """
         check_option(self.encoding, "encoding", ENCODINGS)
         check_number(self.n_frequencies, "n_frequencies", low=1, integer=True)
-        if np.ndim(self.scale) == 0:
-            check_number(self.scale, "scale", low=0, low_inclusive=False)
         check_number(self.base, "base", low=1, low_inclusive=False)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         scale = check_scale(self.scale, X.shape[1])

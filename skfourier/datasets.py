@@ -310,10 +310,34 @@ def _composite_on_white(colour, alpha):
 
 
 def frame_to_array(frame):
-    """One decoded frame (Pillow image or array) -> float64 (H, W) grey or (H, W, 3) RGB in [0, 1].
+    """One decoded image or video frame as floats in [0, 1], whatever its mode.
 
-    Grey stays 2-D; grey + alpha and RGBA are composited on white; palette
-    images are expanded; 16-bit images keep their full range.
+    Grey stays 2-D; grey + alpha and RGBA are composited on white (colour
+    regression has no alpha); palette and 1-bit images are expanded; integer
+    images are scaled by their format's range (16-bit by 65535, also when
+    Pillow holds them as 32-bit "I" images).
+
+    Parameters
+    ----------
+    frame : PIL.Image.Image or array-like of shape (H, W) or (H, W, C), C <= 4
+
+    Returns
+    -------
+    array : ndarray of shape (H, W) or (H, W, 3), float64
+
+    Raises
+    ------
+    ValueError
+        For other layouts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfourier.datasets import frame_to_array
+    >>> frame_to_array(np.array([[0, 65535]], dtype=np.uint16))
+    array([[0., 1.]])
+    >>> frame_to_array(np.array([[[255, 0, 0, 0]]], dtype=np.uint8))  # transparent: white
+    array([[[1., 1., 1.]]])
     """
     if hasattr(frame, "mode"):  # a Pillow image
         if frame.mode == "P":

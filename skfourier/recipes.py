@@ -23,7 +23,7 @@ from .metrics import psnr
 from .model_selection import FrameHoldoutSplit, PixelGridSplit
 
 __all__ = ["PAPER_GRID", "PAPER_SCALES", "MODELS", "DEMO_FLOW_SCALE", "DENSE_LIMIT",
-           "matched_scale", "make_encoder", "make_model", "paper_encoders", "fit_and_score",
+           "matched_scale", "make_encoder", "make_model", "paper_encoders",
            "ImageResult", "compare_encodings", "sub_lattice", "VideoResult",
            "interpolate_video"]
 
@@ -188,45 +188,6 @@ def paper_encoders(train_side, *, distributions=("gaussian", "uniform"), random_
             half_width = np.sqrt(3.0) * sigma if dist == "uniform" else sigma
             pairs.append((name, make_encoder(dist, half_width, random_state=random_state)))
     return pairs
-
-
-def fit_and_score(model, X, y, train, test, predict_on=None):
-    """Fit on ``train``; return test PSNR, fit seconds and predictions on ``predict_on``.
-
-    Parameters
-    ----------
-    model : estimator
-    X, y : ndarray
-        Coordinates and colours.
-    train, test : ndarray of int
-        Indices.
-    predict_on : ndarray, default=None
-        Extra inputs to predict (e.g. the full grid).
-
-    Returns
-    -------
-    score : float
-    seconds : float
-    predictions : ndarray or None
-
-    Examples
-    --------
-    >>> from skfourier.datasets import image_to_regression, load_sample_image
-    >>> from skfourier.model_selection import PixelGridSplit
-    >>> from skfourier.recipes import fit_and_score, make_encoder, make_model
-    >>> X, y = image_to_regression(load_sample_image("china", size=16))
-    >>> train, test = next(PixelGridSplit().split(X))
-    >>> score, _, _ = fit_and_score(make_model("ntk", make_encoder("gaussian", 1.0)),
-    ...                             X, y, train, test)
-    >>> score > 10
-    True
-    """
-    start = time.perf_counter()
-    model.fit(X[train], y[train])
-    seconds = time.perf_counter() - start
-    score = psnr(y[test], model.predict(X[test]))
-    full = None if predict_on is None else model.predict(predict_on)
-    return score, seconds, full
 
 
 def _encoder_scale(encoder):

@@ -6,8 +6,7 @@ cross-kernel prediction) and is chosen by name.
 """
 
 from .base import KernelFunction, Solver, flow_scale
-from .dense import (CholeskySolver, NotPositiveDefinite, SpectralSolver, check_kernel_memory,
-                    default_kernel_memory)
+from .dense import CholeskySolver, NotPositiveDefinite, SpectralSolver, check_kernel_memory
 from .matfree import MatrixFreeSolver
 from .structured import FFTSolver
 
@@ -17,4 +16,4 @@ SOLVERS = {cls.name: cls for cls in (SpectralSolver, CholeskySolver, FFTSolver,
 
 __all__ = ["SOLVERS", "CholeskySolver", "FFTSolver", "KernelFunction", "MatrixFreeSolver",
            "NotPositiveDefinite", "Solver", "SpectralSolver", "check_kernel_memory",
-           "default_kernel_memory", "flow_scale"]
+           "flow_scale"]

@@ -16,7 +16,7 @@ converged ``(K + alpha I)^{-1} y``). A solver family knows one way to apply
 
 import numpy as np
 
-from ..kernels import ntk_diagonal, ntk_kernel
+from ..kernels import ntk_kernel
 
 # Bytes of test-by-train kernel a prediction block may hold.
 _PREDICT_BLOCK_BYTES = 1 << 28
@@ -65,9 +65,6 @@ class KernelFunction:
         """``K(A, B)`` (``B=None``: ``K(A, A)`` with an exact diagonal)."""
         FB = None if B is None else self.features(B)
         return ntk_kernel(self.features(A), FB, **self.params)
-
-    def diagonal(self, X):
-        return ntk_diagonal(self.features(X), **self.params)
 
 
 def cross_kernel_product(kernel, X, X_fit, coefs):

@@ -21,11 +21,6 @@ _PEAK_MATRICES = {"eigh": 3, "cholesky": 2}
 _EPS = np.finfo(np.float64).eps
 
 
-def default_kernel_memory():
-    """Default ``max_kernel_memory``: half of the machine's physical memory."""
-    return memory_budget()
-
-
 #: Where to go when the dense path does not fit, appended to the memory error.
 SCALABLE_HINT = (", use solver='fft' (grid data with a Fourier-feature encoder=) or "
                  "solver='cg' (matrix-free)")
@@ -33,7 +28,7 @@ SCALABLE_HINT = (", use solver='fft' (grid data with a Fourier-feature encoder=)
 
 def check_kernel_memory(n, solver, limit, alternatives=SCALABLE_HINT):
     """Raise before allocating when the dense n x n path would exceed ``limit`` bytes."""
-    limit = default_kernel_memory() if limit is None else limit
+    limit = memory_budget() if limit is None else limit  # default: half the RAM
     needed = _PEAK_MATRICES[solver] * 8 * n * n
     if needed > limit:
         raise ValueError(
