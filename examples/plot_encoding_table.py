@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from skfourier.datasets import load_sample_image
-from skfourier.recipes import DEMO_FLOW_SCALE, compare_encodings, paper_encoders
+from skfourier.recipes import compare_encodings, demo_training_time, paper_encoders
 
 QUICK = os.environ.get("SKFOURIER_EXAMPLES_QUICK") == "1"
 SIZES = {"ntk": 24 if QUICK else 512, "mlp": 16 if QUICK else 64}
@@ -55,8 +55,8 @@ def table_rows(kind, photo):
     img = load_sample_image(photo, size=size)
     wanted = [(name, enc) for name, enc in paper_encoders(size // 2, distributions=("gaussian",))
               if name.split(" (at")[0] in PAPER]
-    t = DEMO_FLOW_SCALE * (size // 2) ** 2 * 3
-    rows = compare_encodings(img, wanted, model=kind, t=t, max_iter=ITERS, dense_limit=256)
+    rows = compare_encodings(img, wanted, model=kind, t=demo_training_time(img),
+                             max_iter=ITERS, dense_limit=256)
     return {r.name.split(" (at")[0]: r.test_psnr for r in rows}
 
 

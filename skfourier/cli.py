@@ -206,10 +206,7 @@ def _table(rows):
 
 
 def _figure(panels, path, suptitle):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.2),
                              layout="constrained")
@@ -224,16 +221,15 @@ def _figure(panels, path, suptitle):
 def run_demo(args):
     """Seed Fig. 1 and Fig. 2 at the paper's scale on the embedded sample image."""
     from .datasets import load_sample_image
-    from .recipes import DEMO_FLOW_SCALE, compare_encodings, paper_encoders
+    from .recipes import DEMO_FLOW_SCALE, compare_encodings, demo_training_time, paper_encoders
 
     size = args.size or (512 if args.model == "ntk" else 64)
     _check_side(size, 8, MAX_SIDE)
     with _Output(args.out) as output:
         img = load_sample_image("china", size=size)
-        n_train = ((size + 1) // 2) ** 2
         # a finite budget, like the papers' few hundred iterations, under which too-low
         # scales stay blurry and too-high ones noisy; the same c = t / N at every size
-        t = DEMO_FLOW_SCALE * n_train * img.shape[-1]
+        t = demo_training_time(img)
         curve_times = np.geomspace(t / 400, t, 25)
         encoders = _progress(paper_encoders((size + 1) // 2, random_state=args.seed),
                              f"demo ({args.model}, {size}x{size})")
@@ -283,10 +279,7 @@ TIME_VS_ITERATIONS = (
 
 def _demo_figure(img, rows, path, suptitle):
     """Seed Fig. 1's layout: mappings on top, a row per distribution of B, sigma across."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     by_name = {r.name.split(" (at")[0]: r for r in rows}
     grid = [[("ground truth", img)] + [(n, by_name.get(n)) for n in
@@ -316,10 +309,7 @@ def _demo_figure(img, rows, path, suptitle):
 
 def _curves_figure(curves, path, model):
     """Seed Fig. 2: training loss per mapping; the NTK's exact curves from training_curve."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
     x = np.asarray(curves["x"])
@@ -337,9 +327,18 @@ def _curves_figure(curves, path, model):
     _save(fig, path)
 
 
-def _save(fig, path):
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(fig, path):
+    plt = _pyplot()
     with warnings.catch_warnings():
         # titles show file names; glyphs the font lacks (e.g. CJK) render as boxes
         warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
@@ -465,10 +464,7 @@ def run_video(args):
 
 def _distance_figure(by_distance, path, source):
     """Seed Fig. 3's reading: PSNR against the distance to the nearest training frame."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(5, 3.4), layout="constrained")
     ax.plot(list(by_distance), list(by_distance.values()), "o-")

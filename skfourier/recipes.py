@@ -23,7 +23,7 @@ from .metrics import psnr
 from .model_selection import FrameHoldoutSplit, PixelGridSplit
 
 __all__ = ["PAPER_GRID", "PAPER_SCALES", "MODELS", "DEMO_FLOW_SCALE", "DENSE_LIMIT",
-           "matched_scale", "make_encoder", "make_model", "paper_encoders",
+           "demo_training_time", "matched_scale", "make_encoder", "make_model", "paper_encoders",
            "ImageResult", "compare_encodings", "sub_lattice", "VideoResult",
            "interpolate_video"]
 
@@ -41,6 +41,33 @@ DEMO_FLOW_SCALE = 1e3 / (48 * 48 * 3)
 #: eigendecomposition than predicting every pixel of the image from a dense kernel
 #: (512 x 512 pixels x 4096 training points: ~80 s on two cores, x 1024: ~20 s).
 DENSE_LIMIT = 1024
+
+
+def demo_training_time(img):
+    """The demo's finite training time for ``img`` split by :class:`PixelGridSplit`.
+
+    ``t = DEMO_FLOW_SCALE * N`` with ``N`` the training entries (even pixels x
+    channels): the same flow scale, hence the same stage of training, at every
+    resolution.
+
+    Parameters
+    ----------
+    img : ndarray of shape (H, W) or (H, W, C)
+
+    Returns
+    -------
+    t : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfourier.recipes import demo_training_time
+    >>> round(demo_training_time(np.zeros((96, 96, 3))))
+    1000
+    """
+    H, W = np.shape(img)[:2]
+    channels = np.shape(img)[2] if np.ndim(img) == 3 else 1
+    return DEMO_FLOW_SCALE * ((H + 1) // 2) * ((W + 1) // 2) * channels
 
 
 def matched_scale(encoding, train_side, paper_scale=None):

@@ -101,9 +101,8 @@ class KrylovSolver(Solver):
         """Mean over entries of ``(exp(-c (K + alpha I)) y)^2`` by Lanczos quadrature."""
         funcs = [_decay_sq(c) for c in scales]
         lanczos = getattr(self, "_lanczos_y", None)  # from a fit at finite t, if any
-        if lanczos is not None and lanczos.converged(funcs, self.tol):
-            k = len(lanczos._alphas)
-        else:
+        k = 0 if lanczos is None else lanczos.converged(funcs, self.tol)
+        if not k:
             matvec, _ = self._operator()
             lanczos = krylov.Lanczos(matvec, self._to_operator(self.Y))
             k, _ = lanczos.run(funcs, tol=self.tol, max_iter=self.max_iter)

@@ -140,17 +140,18 @@ class Lanczos:
         return max_iter, change
 
     def converged(self, funcs, tol, check_every=5):
-        """Whether the recorded recurrence already converges ``f(T_k) e1`` for ``funcs``.
+        """The recorded steps ``k`` if they already converge ``f(T_k) e1`` for ``funcs``, else 0.
 
         Lets a later question (a training curve after a fit) reuse a finished
         run without a single matvec.
         """
         k = len(self._alphas)
         if k <= check_every:
-            return False
+            return 0
         current = self.coefficients(funcs, k)
         previous = self.coefficients(funcs, k - check_every)
-        return max(_relative_change(c, p) for c, p in zip(current, previous)) < tol
+        change = max(_relative_change(c, p) for c, p in zip(current, previous))
+        return k if change < tol else 0
 
     def combine(self, coefs):
         """``V_k c`` for each coefficient array from :meth:`coefficients`."""
