@@ -483,12 +483,24 @@ def _save_gif(video, path):
 COMMANDS = {"demo": run_demo, "image": run_image, "video": run_video}
 
 
+class _Interrupted(KeyboardInterrupt):
+    """Ctrl-C seen by the CLI's own handler.
+
+    A subclass, not KeyboardInterrupt itself: CPython marks the process as killed
+    by SIGINT (exit status -2 whatever ``main`` returns) when a bare
+    KeyboardInterrupt leaves code it runs through ``PyRun_*``, as torch's lazy
+    import does; the subclass is caught everywhere KeyboardInterrupt is.
+    """
+
+
 class _Interrupts:
     """Ctrl-C as a flag as well as an exception.
 
     skorch catches KeyboardInterrupt inside training and returns normally (it is
     how its early stopping works), so a fit cut short would look complete: the
-    flag, set by our own handler, is checked before any result is written.
+    flag, set by our own handler, is checked before any result is written. The
+    flag also names an interrupt that an import wrapped in another exception
+    (``RuntimeError: Error calling __set_name__``).
     """
 
     def __init__(self):
@@ -496,14 +508,19 @@ class _Interrupts:
 
     def handler(self, signum, frame):
         self.seen = True
-        raise KeyboardInterrupt
+        raise _Interrupted
 
     def check(self):
         if self.seen:
-            raise KeyboardInterrupt
+            raise _Interrupted
 
 
 _INTERRUPTS = _Interrupts()
+
+
+def _interrupted(command):
+    print(f"{command}: interrupted", file=sys.stderr)
+    return 130
 
 
 def main(argv=None):
@@ -518,6 +535,8 @@ def main(argv=None):
         _INTERRUPTS.seen = False
         return COMMANDS[args.command](args)
     except (ValueError, OSError) as exc:
+        if _INTERRUPTS.seen:
+            return _interrupted(command)
         print(f"{command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except MemoryError:
@@ -525,8 +544,11 @@ def main(argv=None):
               "or --model ntk (exact and O(n) memory on pixel grids).", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"{command}: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(command)
+    except Exception:
+        if _INTERRUPTS.seen:  # Ctrl-C inside an import comes back as another exception
+            return _interrupted(command)
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
