@@ -4,6 +4,8 @@ The estimators validate, choose a solver family from :mod:`skfourier._solvers`
 and dispatch to it; all numerics live with the solvers.
 """
 
+import sys
+
 import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.model_selection import check_cv
@@ -47,9 +49,13 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.encoder_ = None if self.encoder is None else clone(self.encoder).fit(X)
         return X, Y
 
-    def _new_solver(self, name, alpha, X, Y):
-        """A solver of family ``name`` on (X, Y), with the configuration recorded at fit."""
-        kernel = KernelFunction(self.encoder_, **self._config["kernel"])
+    def _new_solver(self, name, alpha, X, Y, encoder=None):
+        """A solver of family ``name`` on (X, Y), with the configuration recorded at fit.
+
+        ``encoder``: a fitted feature map other than ``encoder_`` (a candidate scale).
+        """
+        kernel = KernelFunction(self.encoder_ if encoder is None else encoder,
+                                **self._config["kernel"])
         return SOLVERS[name](kernel, alpha=alpha, **self._config["options"]).fit(X, Y)
 
     def _record_config(self):
@@ -69,13 +75,13 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 "rescale y, e.g. colours to [0, 1].")
         return coef
 
-    def _store_fit(self, X, Y, solver, coef, learning_rate):
+    def _store_fit(self, X, Y, solver, coef, learning_rate, t):
         self.X_fit_ = X
         self.dual_coef_ = coef
         self.n_outputs_ = Y.shape[1]
         self._Y = Y  # kept for predict_trajectory / training_curve
         self._fitted = {"solver": solver.name, "alpha": solver.alpha,
-                        "learning_rate": learning_rate}
+                        "learning_rate": learning_rate, "t": t}
         self._cache = {solver.name: solver}
 
     def _solver(self, name=None):
@@ -105,28 +111,77 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
                           force_writeable=True)
         return X.astype(np.float64)
 
-    def predict(self, X):
-        """Outputs of the trained infinite-width network at ``X``.
+    def predict(self, X, return_std=False, return_cov=False):
+        """Outputs of the trained infinite-width network at ``X``, and their spread.
+
+        The mean is the prediction of the network trained for time ``t``. With
+        ``return_std`` or ``return_cov`` (scikit-learn's
+        :class:`~sklearn.gaussian_process.GaussianProcessRegressor` convention)
+        also the standard deviation or covariance of the outputs over the
+        ensemble of infinitely wide networks from random initialisation
+        trained for the same time (Lee et al. 2019), as neural-tangents'
+        ``gradient_descent_mse_ensemble(..., compute_cov=True)``. With ``K``
+        the NNGP, ``Th`` the NTK and ``A = phi_c(G + alpha I)`` the flow
+        filter of the model's kernel ``G``, ``c = learning_rate t / N``::
+
+            kernel="nngp": Cov = K(x, x) - K(x, X) A_{2c} K(X, x)
+            kernel="ntk":  Cov = K(x, x) + Th(x, X) A_c K(X, X) A_c Th(X, x)
+                                 - Th(x, X) A_c K(X, x) - K(x, X) A_c Th(X, x)
+
+        (``t=None``: ``A = (G + alpha I)^{-1}``; for ``kernel="nngp"`` the
+        Gaussian-process posterior.) ``alpha`` regularises the training block
+        only: the test outputs are noise free. The kernel is shared by all
+        output columns, so is the covariance. Exact with every solver; the
+        cost is two solves (one for ``kernel="nngp"``) with a right-hand side
+        per test point, so the iterative solvers take it in blocks of test
+        points.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the standard deviation at each point.
+        return_cov : bool, default=False
+            Also return the covariance between the points.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Same number of dimensions as the training ``y``.
+        y_std : ndarray of shape (n_samples,)
+            Only with ``return_std``; shared by all output columns.
+        y_cov : ndarray of shape (n_samples, n_samples)
+            Only with ``return_cov``; shared by all output columns.
         """
+        if return_std and return_cov:
+            raise ValueError("At most one of return_std or return_cov can be requested.")
         X = self._validate_predict_data(X)
-        return self._shape_output(self._solver().predict(X, [self.dual_coef_])[0])
+        mean = self._shape_output(self._solver().predict(X, [self.dual_coef_])[0])
+        if not (return_std or return_cov):
+            return mean
+        c = self._flow_scales([self._fitted["t"]])[0]
+        spread = self._solver_for([c]).predictive_variance(X, c, full=return_cov)
+        return mean, (_sqrt_variance(spread) if return_std else spread)
 
     def _shape_output(self, Y):
         return Y[..., 0] if self._y_ndim == 1 else Y
+
+    def _solver_for(self, scales):
+        """The fitted solver, or an eigh one on the same data where it cannot serve ``scales``."""
+        solver = self._solver()
+        if solver.finite_times or all(np.isinf(c) for c in scales):
+            return solver
+        return self._solver("eigh")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.regressor_tags.poor_score = False
         return tags
+
+
+def _sqrt_variance(var):
+    """Standard deviation from a variance whose zeros may come out as rounding-level negatives."""
+    return np.sqrt(np.maximum(var, 0.0))
 
 
 class NTKRegressor(_NTKBase):
@@ -333,7 +388,7 @@ class NTKRegressor(_NTKBase):
                 raise
             solver = self._new_solver("eigh", self.alpha, X, Y)  # null directions exactly
             coef = self._finite(lambda: solver.coefficients([scale])[0], Y)
-        self._store_fit(X, Y, solver, coef, self.learning_rate)
+        self._store_fit(X, Y, solver, coef, self.learning_rate, self.t)
         self.solver_ = solver.name
         self.n_iter_, self.residual_ = solver.n_iter, solver.residual
         if solver.name == "eigh":
@@ -371,14 +426,7 @@ class NTKRegressor(_NTKBase):
             check_number(t, "each time", low=0, allow_none=True, allow_inf=True)
         return self._flow_scales(times)
 
-    def _solver_for(self, scales):
-        """The fitted solver, or an eigh one on the same data where it cannot serve ``scales``."""
-        solver = self._solver()
-        if solver.finite_times or all(np.isinf(c) for c in scales):
-            return solver
-        return self._solver("eigh")
-
-    def predict_trajectory(self, X, times):
+    def predict_trajectory(self, X, times, return_std=False):
         """Predictions at several training times from one decomposition, without refitting.
 
         Dense solvers reuse one eigendecomposition; the iterative solvers one
@@ -389,15 +437,24 @@ class NTKRegressor(_NTKBase):
         X : array-like of shape (n_samples, n_features)
         times : sequence of float or None
             Training times; ``None`` or ``inf`` is the converged limit.
+        return_std : bool, default=False
+            Also return the ensemble's standard deviation at each time (see
+            :meth:`predict`).
 
         Returns
         -------
         trajectory : ndarray of shape (len(times), n_samples[, n_outputs])
+        std : ndarray of shape (len(times), n_samples)
+            Only with ``return_std``.
         """
         X = self._validate_predict_data(X)
         scales = self._check_times(times)
         solver = self._solver_for(scales)
-        return self._shape_output(np.stack(solver.predict(X, solver.coefficients(scales))))
+        trajectory = self._shape_output(np.stack(solver.predict(X, solver.coefficients(scales))))
+        if not return_std:
+            return trajectory
+        return trajectory, np.stack([_sqrt_variance(solver.predictive_variance(X, c))
+                                     for c in scales])
 
     def training_curve(self, times):
         """Predicted training MSE of the network at each time.
@@ -423,13 +480,15 @@ class NTKRegressor(_NTKBase):
 
 
 class NTKRegressorCV(_NTKBase):
-    """NTKRegressor with the training time ``t`` and ridge ``alpha`` chosen by cross-validation.
+    """NTKRegressor with the training time, the ridge and the Fourier scale chosen by CV.
 
     In the spirit of :class:`~sklearn.linear_model.RidgeCV`: every candidate
-    ``(t, alpha)`` is scored from one kernel eigendecomposition per training
-    set, never a refit.
+    ``(t, alpha)`` is scored from one solver per training set and scale,
+    never a refit; with ``scales`` the ``encoder``'s ``scale`` is searched
+    too (the question "which sigma for my image?").
 
-    With ``cv=None`` (the default) the whole training set is decomposed once:
+    With ``cv=None`` (the default) the whole training set is decomposed once
+    per scale (dense, ``eigh``):
 
     - ``t=None`` (kernel ridge) is scored by exact leave-one-out: with the hat
       matrix ``H = K (K + alpha I)^{-1} = Q diag(lambda / (lambda + alpha)) Q^T``
@@ -440,13 +499,25 @@ class NTKRegressorCV(_NTKBase):
       predictions. GCV approximates leave-one-out; it is not exact for
       gradient flow, since removing a point changes the flow itself.
 
-    With a ``cv`` splitter (e.g. :class:`~skfourier.model_selection.PixelGridSplit`)
-    each fold is decomposed once and every candidate predicts the fold's test
-    part. Splitters that read pixel coordinates need them: give the Fourier
-    feature map as ``encoder=`` and fit on coordinates, or pass the split
-    computed on the coordinates, ``cv=list(PixelGridSplit().split(X_coords))``.
-    The score is minus the mean squared error (PSNR ranks identically
-    for data in [0, 1]).
+    With a ``cv`` splitter every candidate predicts each fold's test part and
+    is scored by minus its mean squared error (PSNR ranks identically for
+    data in [0, 1]), as :class:`~sklearn.model_selection.GridSearchCV` with
+    ``scoring="neg_mean_squared_error"`` would, with the same result. Each fold
+    runs on the solver its data allow: with a stationary ``encoder`` and
+    pixel-grid splitters (:class:`~skfourier.model_selection.PixelGridSplit`,
+    :class:`~skfourier.model_selection.FrameHoldoutSplit`) every training fold
+    is a full lattice, fitted by the FFT solver in O(n log n) per matvec and
+    O(n) memory, so whole photos can be tuned. Splitters that read pixel
+    coordinates need them: give the feature map as ``encoder=`` and fit on
+    coordinates.
+
+    Cost model, per scale and fold: dense, one kernel and one
+    eigendecomposition (O(n^3)), then O(n^2) per ``(t, alpha)``; FFT, one
+    lag kernel, then per ``alpha`` one conjugate-gradient solve (``t=None``)
+    and one Lanczos run that serves every finite ``t`` (its length set by the
+    largest ``t``), then one FFT convolution predicts the fold's test pixels
+    for all candidates at once. The final refit uses the selected candidate
+    on all data, with the same choice of solver.
 
     Parameters
     ----------
@@ -454,10 +525,21 @@ class NTKRegressorCV(_NTKBase):
         Candidate training times; ``None`` is the converged limit.
     alphas : sequence of float, default=(1e-6, 1e-4, 1e-2)
         Candidate ridges (absolute).
+    scales : sequence or None, default=None
+        Candidate values of the ``encoder``'s ``scale``: floats, or per-axis
+        tuples (e.g. ``(10, 10, 0.5)`` for video). ``None`` keeps the encoder's.
     cv : int, cross-validation generator, iterable or None, default=None
         ``None``: leave-one-out / GCV from one decomposition (see above).
     depth, kernel, weight_std, bias_std, learning_rate, max_kernel_memory, encoder
-        As in :class:`NTKRegressor` (the search always uses the dense eigh).
+        As in :class:`NTKRegressor`.
+    solver : {"auto", "eigh", "fft"}, default="auto"
+        For the folds and the refit: ``"auto"`` takes ``"fft"`` for grids of
+        4096 or more samples with a stationary ``encoder`` and ``"eigh"``
+        otherwise. ``cv=None`` always decomposes (``"eigh"``).
+    tol, max_iter : float, int, default=1e-8, 1000
+        Of the FFT solver's Krylov iterations.
+    verbose : int, default=0
+        ``1`` shows a progress bar (tqdm, on stderr) over scales and folds.
 
     Attributes
     ----------
@@ -465,20 +547,30 @@ class NTKRegressorCV(_NTKBase):
         Selected training time.
     best_alpha_ : float
         Selected ridge.
+    best_scale_ : float, tuple or None
+        Selected scale (``None`` without ``scales``).
     best_score_ : float
         Score of the selected candidate (minus the estimated MSE).
     cv_results_ : dict of ndarray
-        ``params``, ``param_t``, ``param_alpha``, ``criterion`` ("loo", "gcv"
-        or "cv"), ``mean_test_score``, ``std_test_score``,
-        ``split{k}_test_score`` and ``rank_test_score``, one entry per candidate,
-        as in :class:`~sklearn.model_selection.GridSearchCV`.
+        ``params``, ``param_t``, ``param_alpha``, ``param_scale`` (with
+        ``scales``), ``criterion`` ("loo", "gcv" or "cv"),
+        ``mean_test_score``, ``std_test_score``, ``split{k}_test_score`` and
+        ``rank_test_score``, one entry per candidate in
+        :class:`~sklearn.model_selection.GridSearchCV`'s order (``alpha``
+        slowest, then ``scale``, ``t`` fastest).
+    solver_ : str
+        The solver of the final refit.
+    n_iter_ : int
+        Krylov iterations of the final refit (0 for ``eigh``).
+    residual_ : float or None
+        Final relative residual of the refit's Krylov iterations (``None``: eigh).
     X_fit_ : ndarray of shape (n_samples, n_features)
     dual_coef_ : ndarray of shape (n_samples, n_outputs)
         Of the model refitted on all data with the selected candidate.
     encoder_ : transformer or None
-        The fitted clone of ``encoder``.
+        The fitted clone of ``encoder``, at the selected scale.
     eigenvalues_ : ndarray of shape (n_samples,)
-        Eigenvalues of ``K(X, X)``, descending.
+        Eigenvalues of ``K(X, X)``, descending; when the refit was spectral.
     n_outputs_ : int
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -499,13 +591,27 @@ class NTKRegressorCV(_NTKBase):
     True
     >>> model.predict(X[:3]).shape
     (3,)
+
+    The Fourier scale of a photo, on the papers' split (the FFT solver per fold):
+
+    >>> from skfourier import FourierFeatureTransformer
+    >>> from skfourier.datasets import image_to_regression, load_sample_image
+    >>> from skfourier.model_selection import PixelGridSplit
+    >>> X, y = image_to_regression(load_sample_image("china", size=128))
+    >>> search = NTKRegressorCV(
+    ...     times=[1e2, None], alphas=[1e-6], scales=[1, 4, 16], cv=PixelGridSplit(),
+    ...     depth=4, encoder=FourierFeatureTransformer(random_state=0)).fit(X, y)
+    >>> search.best_scale_, search.best_t_, search.solver_
+    (1, None, 'fft')
     """
 
-    def __init__(self, times=(1e1, 1e2, 1e3, 1e4, None), alphas=(1e-6, 1e-4, 1e-2), cv=None,
-                 depth=3, kernel="ntk", weight_std=1.0, bias_std=0.0, learning_rate=1.0,
-                 max_kernel_memory=None, encoder=None):
+    def __init__(self, times=(1e1, 1e2, 1e3, 1e4, None), alphas=(1e-6, 1e-4, 1e-2),
+                 scales=None, cv=None, depth=3, kernel="ntk", weight_std=1.0, bias_std=0.0,
+                 learning_rate=1.0, max_kernel_memory=None, encoder=None, solver="auto",
+                 tol=1e-8, max_iter=1000, verbose=0):
         self.times = times
         self.alphas = alphas
+        self.scales = scales
         self.cv = cv
         self.depth = depth
         self.kernel = kernel
@@ -514,9 +620,13 @@ class NTKRegressorCV(_NTKBase):
         self.learning_rate = learning_rate
         self.max_kernel_memory = max_kernel_memory
         self.encoder = encoder
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.verbose = verbose
 
     def _grid(self):
-        """Candidate times and alphas, validated."""
+        """Candidate times, alphas and scales, validated."""
         times = list(np.atleast_1d(np.asarray(self.times, dtype=object)))
         alphas = list(np.atleast_1d(np.asarray(self.alphas, dtype=object)))
         if not times or not alphas:
@@ -526,10 +636,46 @@ class NTKRegressorCV(_NTKBase):
         for a in alphas:
             check_number(a, "each entry of alphas", low=0)
         times = [None if t is None or np.isinf(t) else float(t) for t in times]
-        return times, [float(a) for a in alphas]
+        if self.scales is None:
+            return times, [float(a) for a in alphas], [None]
+        if self.encoder is None or "scale" not in self.encoder.get_params():
+            raise ValueError("scales= searches the encoder's scale: pass an encoder with a "
+                             "scale parameter, e.g. encoder=FourierFeatureTransformer(), and "
+                             f"fit on coordinates (got encoder={self.encoder!r}).")
+        scales = [tuple(v) if np.ndim(v) else v for v in self.scales]
+        if not scales:
+            raise ValueError("scales must hold at least one value (or be None).")
+        return times, [float(a) for a in alphas], scales
+
+    def _solver_options(self):
+        return {**super()._solver_options(), "tol": self.tol, "max_iter": self.max_iter}
+
+    def _encoder_at(self, scale, X):
+        """The encoder fitted at one candidate scale (``None``: as given)."""
+        if self.encoder is None:
+            return None
+        encoder = clone(self.encoder)
+        return (encoder if scale is None else encoder.set_params(scale=scale)).fit(X)
+
+    def _family(self, n):
+        """The solver family of a training set of ``n`` samples (folds and refit)."""
+        if self.solver == "auto":
+            return "fft" if n >= _FFT_FROM else "eigh"
+        return self.solver
+
+    def _fold_solver(self, alpha, X, Y, encoder):
+        """A solver on one training set: FFT where the data allow it, else eigh."""
+        family = self._family(X.shape[0])
+        if family == "fft":
+            try:
+                return self._new_solver("fft", alpha, X, Y, encoder)
+            except ValueError:
+                if self.solver == "fft":
+                    raise
+        return self._new_solver("eigh", alpha, X, Y, encoder)
 
     def fit(self, X, y):
-        """Score every (t, alpha), then refit on all data with the best one.
+        """Score every (t, alpha[, scale]), then refit on all data with the best one.
 
         Parameters
         ----------
@@ -542,23 +688,50 @@ class NTKRegressorCV(_NTKBase):
             The fitted estimator.
         """
         self._check_kernel_params()
-        times, alphas = self._grid()
+        check_option(self.solver, "solver", ("auto", "eigh", "fft"))
+        check_number(self.tol, "tol", low=0, low_inclusive=False)
+        check_number(self.max_iter, "max_iter", low=1, integer=True)
+        times, alphas, scales = self._grid()
         X, Y = self._validate_fit_data(X, y)
         self._record_config()
-        solver = self._new_solver("eigh", 0.0, X, Y)
+        encoders = [self._encoder_at(s, X) for s in scales]
+        folds = None if self.cv is None else list(check_cv(self.cv).split(X, Y))
+        units = _progress(self.verbose, len(scales) * (1 if folds is None else len(folds)),
+                          "NTKRegressorCV")
+        per_scale, spectra = [], []
         with np.errstate(over="ignore", invalid="ignore"):  # overflow: -inf scores, then below
-            if self.cv is None:
-                scores, criteria = self._efficient_scores(solver, times, alphas)
-            else:
-                scores = self._split_scores(X, Y, times, alphas)
-                criteria = ["cv"] * scores.shape[0]
-        self._store_results(times, alphas, scores, criteria)
-        final = solver.with_alpha(self.best_alpha_)
+            for encoder in encoders:
+                if folds is None:
+                    solver = self._new_solver("eigh", 0.0, X, Y, encoder)
+                    per_scale.append(self._efficient_scores(solver, times, alphas))
+                    spectra.append(solver)
+                    units.update()
+                else:
+                    per_scale.append(self._split_scores(X, Y, times, alphas, folds, encoder,
+                                                        units))
+        units.close()
+        best = self._store_results(times, alphas, scales, per_scale)
+        self.encoder_ = encoders[best]
         scale = flow_scale(self.learning_rate, self.best_t_, Y.size)
+        if folds is None:
+            final = spectra[best].with_alpha(self.best_alpha_)
+        else:
+            final = self._fold_solver(self.best_alpha_, X, Y, self.encoder_)
         coef = self._finite(lambda: final.coefficients([scale])[0], Y)
-        self._store_fit(X, Y, final, coef, self.learning_rate)
-        self.eigenvalues_ = solver.eigenvalues
+        self._store_fit(X, Y, final, coef, self.learning_rate, self.best_t_)
+        self.solver_ = final.name
+        self.n_iter_, self.residual_ = final.n_iter, final.residual
+        if final.name == "eigh":
+            self.eigenvalues_ = final.eigenvalues
+        elif hasattr(self, "eigenvalues_"):
+            del self.eigenvalues_
         return self
+
+    def _expected_failed_checks(self):
+        if self.solver == "fft":
+            return {}
+        return {"check_non_transformer_estimators_n_iter":
+                "the refit on scikit-learn's small test data is spectral (eigh): n_iter_ is 0"}
 
     def _efficient_scores(self, solver, times, alphas):
         """Exact LOO (t = None) or GCV (finite t) from the one decomposition, alpha outer."""
@@ -575,38 +748,73 @@ class NTKRegressorCV(_NTKBase):
                     criteria.append("gcv")
         return np.array(scores)[:, None], criteria
 
-    def _split_scores(self, X, Y, times, alphas):
-        """Minus the test MSE of every candidate on every fold: one decomposition per fold."""
-        folds = list(check_cv(self.cv).split(X, Y))
+    def _split_scores(self, X, Y, times, alphas, folds, encoder, units):
+        """Minus the test MSE of every (alpha, t) on every fold: one solver per fold and alpha."""
         scores = np.empty((len(alphas) * len(times), len(folds)))
         for k, (train, test) in enumerate(folds):
-            fold = self._new_solver("eigh", 0.0, X[train], Y[train])
             scales = [flow_scale(self.learning_rate, t, Y[train].size) for t in times]
-            coefs = [c for a in alphas for c in fold.with_alpha(a).coefficients(scales)]
+            fold = self._fold_solver(0.0, X[train], Y[train], encoder)
+            if fold.name == "eigh":  # one decomposition serves every alpha
+                solvers = [fold.with_alpha(a) for a in alphas]
+            else:
+                solvers = [self._fold_solver(a, X[train], Y[train], encoder) for a in alphas]
+            coefs = [c for solver in solvers for c in solver.coefficients(scales)]
             for i, pred in enumerate(fold.predict(X[test], coefs)):
                 scores[i, k] = -np.mean((pred - Y[test]) ** 2)
-        return scores
+            units.update()
+        return scores, ["cv"] * scores.shape[0]
 
-    def _store_results(self, times, alphas, scores, criteria):
-        # GridSearchCV order (sorted names, the last varying fastest): alpha outer, t inner
-        candidates = [(t, a) for a in alphas for t in times]
+    def _store_results(self, times, alphas, scales, per_scale):
+        """``cv_results_`` and the best candidate, in GridSearchCV's order; returns its scale."""
+        # sorted parameter names, the last varying fastest: alpha, scale, t
+        candidates = [(t, a, k) for i, a in enumerate(alphas) for k in range(len(scales))
+                      for t in times]
+        n_t = len(times)
+        rows = [per_scale[k][0][i * n_t + j] for i in range(len(alphas))
+                for k in range(len(scales)) for j in range(n_t)]
+        criteria = [per_scale[k][1][i * n_t + j] for i in range(len(alphas))
+                    for k in range(len(scales)) for j in range(n_t)]
+        scores = np.array(rows)
         mean = scores.mean(axis=1)
         best = int(np.argmax(mean))
         ranks = np.empty(len(mean), dtype=np.int32)
         ranks[np.argsort(-mean, kind="stable")] = np.arange(1, len(mean) + 1)
         with np.errstate(invalid="ignore"):  # a -inf score (undefined LOO) has no spread: nan
             std = scores.std(axis=1)
-        results = {
-            "params": [{"t": t, "alpha": a} for t, a in candidates],
-            "param_t": np.ma.masked_array([t for t, _ in candidates], dtype=object),
-            "param_alpha": np.ma.masked_array([a for _, a in candidates], dtype=object),
-            "criterion": np.array(criteria),
-            "mean_test_score": mean,
-            "std_test_score": std,
-            "rank_test_score": ranks,
-        }
+        searched = self.scales is not None
+        params = [{"t": t, "alpha": a, **({"scale": scales[k]} if searched else {})}
+                  for t, a, k in candidates]
+        results = {"params": params,
+                   "param_t": np.ma.masked_array([t for t, _, _ in candidates], dtype=object),
+                   "param_alpha": np.ma.masked_array([a for _, a, _ in candidates],
+                                                     dtype=object)}
+        if searched:
+            column = np.empty(len(candidates), dtype=object)
+            column[:] = [scales[k] for _, _, k in candidates]
+            results["param_scale"] = np.ma.masked_array(column)
+        results.update({"criterion": np.array(criteria), "mean_test_score": mean,
+                        "std_test_score": std, "rank_test_score": ranks})
         for k in range(scores.shape[1]):
             results[f"split{k}_test_score"] = scores[:, k]
         self.cv_results_ = results
-        self.best_t_, self.best_alpha_ = candidates[best]
+        self.best_t_, self.best_alpha_, k = candidates[best]
+        self.best_scale_ = scales[k]
         self.best_score_ = float(mean[best])
+        return k
+
+
+class _NoProgress:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(verbose, total, desc):
+    """A tqdm bar over ``total`` units of a search when ``verbose``, else a silent stand-in."""
+    if not verbose:
+        return _NoProgress()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="fit", file=sys.stderr, leave=False)

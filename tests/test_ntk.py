@@ -387,3 +387,157 @@ def test_cv_with_encoder_splits_on_coordinates(image32):
     assert_allclose(inside.cv_results_["mean_test_score"],
                     outside.cv_results_["mean_test_score"], rtol=1e-10)
     assert_allclose(inside.predict(X[:7]), outside.predict(F[:7]), rtol=1e-8)
+
+
+def _brute_force(X, y, times, alphas, scales, enc, **kw):
+    return GridSearchCV(NTKRegressor(**kw, encoder=enc),
+                        {"t": times, "alpha": alphas, "encoder__scale": scales},
+                        cv=PixelGridSplit(), scoring="neg_mean_squared_error").fit(X, y)
+
+
+def test_cv_scale_search_on_fft_folds_equals_brute_force_grid_search():
+    """The issue's acceptance: a 128 x 128 photo, every fold an FFT fit, GridSearchCV's pick."""
+    X, y = image_to_regression(load_sample_image("china", size=128))
+    enc = FourierFeatureTransformer(random_state=0)
+    grid = dict(times=[1e3, 3e4, None], alphas=[1e-6, 1e-2], scales=[2.0, 8.0, 32.0])
+    kw = dict(depth=4, weight_std=np.sqrt(2))
+    search = NTKRegressorCV(**grid, cv=PixelGridSplit(), encoder=enc, **kw).fit(X, y)
+    brute = _brute_force(X, y, grid["times"], grid["alphas"], grid["scales"], enc, **kw)
+    assert search.solver_ == "fft" and brute.best_estimator_.solver_ == "fft"
+    assert_allclose(search.cv_results_["mean_test_score"], brute.cv_results_["mean_test_score"],
+                    rtol=1e-6)
+    assert (search.best_t_, search.best_alpha_, search.best_scale_) == (
+        brute.best_params_["t"], brute.best_params_["alpha"],
+        brute.best_params_["encoder__scale"])
+    assert list(search.cv_results_["param_scale"]) == list(
+        brute.cv_results_["param_encoder__scale"])
+    assert search.encoder_.scale == search.best_scale_
+    test = next(PixelGridSplit().split(X))[1]
+    assert_allclose(search.predict(X[test]), brute.predict(X[test]), rtol=1e-6, atol=1e-9)
+
+
+def test_cv_scale_search_dense_paths_and_per_axis_scales(image32):
+    X, y, _ = image32
+    enc = FourierFeatureTransformer(n_frequencies=64, random_state=0)
+    times, alphas, scales = [10.0, None], [1e-4], [0.5, (1.25, 0.5), 4.0]
+    split = NTKRegressorCV(times=times, alphas=alphas, scales=scales, cv=PixelGridSplit(),
+                           encoder=enc, **KERNEL).fit(X, y)
+    assert split.solver_ == "eigh"  # 256 training pixels: dense folds
+    brute = _brute_force(X, y, times, alphas, scales, enc, **KERNEL)
+    assert_allclose(split.cv_results_["mean_test_score"], brute.cv_results_["mean_test_score"],
+                    rtol=1e-7)
+    assert split.best_scale_ == brute.best_params_["encoder__scale"]
+    # LOO / GCV per scale: each scale's rows are the search at that scale alone
+    loo = NTKRegressorCV(times=times, alphas=alphas, scales=scales, encoder=enc,
+                         **KERNEL).fit(X, y)
+    for k, scale in enumerate(scales):
+        alone = NTKRegressorCV(times=times, alphas=alphas, encoder=clone(enc).set_params(
+            scale=scale), **KERNEL).fit(X, y)
+        rows = [i for i, p in enumerate(loo.cv_results_["params"]) if p["scale"] == scale]
+        assert_allclose(loo.cv_results_["mean_test_score"][rows],
+                        alone.cv_results_["mean_test_score"], rtol=1e-10)
+    assert list(loo.cv_results_["criterion"]) == ["gcv", "loo"] * len(scales)
+    restored = pickle.loads(pickle.dumps(loo))
+    assert_allclose(restored.predict(X[:5]), loo.predict(X[:5]), rtol=1e-12)
+
+
+def test_cv_scale_search_errors(data, image32):
+    X, Y, _ = data
+    with pytest.raises(ValueError, match="encoder with a scale"):
+        NTKRegressorCV(scales=[1.0, 2.0]).fit(X, Y)
+    with pytest.raises(ValueError, match="scales must hold"):
+        NTKRegressorCV(scales=[], encoder=FourierFeatureTransformer()).fit(X, Y)
+    Xc, yc, _ = image32
+    with pytest.raises(ValueError, match="scale"):
+        NTKRegressorCV(scales=[-1.0], encoder=FourierFeatureTransformer()).fit(Xc, yc)
+    with pytest.raises(ValueError, match="solver='fft' needs grid data"):
+        NTKRegressorCV(scales=[1.0], solver="fft", cv=3,
+                       encoder=FourierFeatureTransformer()).fit(X[:, :2], Y)
+
+
+def _ensemble_reference(X, Y, Xt, kind, t, alpha, lr=1.0):
+    """neural-tangents' gradient_descent_mse_ensemble(..., compute_cov=True), written out.
+
+    With matrix functions (scipy's expm, dense solves) instead of one eigendecomposition,
+    as its predict.py: A_s = G~^{-1} (I - exp(-s G~)), s = lr t / N, G~ = G + alpha I;
+    the NNGP K of the middle term and of the test blocks carries no alpha.
+    """
+    from scipy.linalg import expm
+
+    n = len(X)
+    G = ntk_kernel(X, **KERNEL, kind=kind) + alpha * np.eye(n)
+    K = ntk_kernel(X, **KERNEL, kind="nngp")
+    Gt, Kt = ntk_kernel(Xt, X, **KERNEL, kind=kind), ntk_kernel(Xt, X, **KERNEL, kind="nngp")
+    Ktt = ntk_kernel(Xt, **KERNEL, kind="nngp")
+
+    def flow(s):
+        return np.linalg.inv(G) if s is None else np.linalg.solve(G, np.eye(n) - expm(-s * G))
+
+    s = None if t is None else lr * t / Y.size
+    A = flow(s)
+    mean = Gt @ A @ Y
+    if kind == "nngp":
+        cov = Ktt - Kt @ flow(None if s is None else 2 * s) @ Kt.T
+    else:
+        cov = Ktt + Gt @ A @ K @ A @ Gt.T - Gt @ A @ Kt.T - Kt @ A @ Gt.T
+    return mean, cov
+
+
+@pytest.mark.parametrize("kind", ["ntk", "nngp"])
+@pytest.mark.parametrize("solver, t", [(s, t) for s in ("eigh", "cg") for t in (None, 30.0, 1e4)]
+                         + [("cholesky", None)])
+def test_predictive_distribution_equals_the_ensemble_formulas(data, kind, t, solver):
+    X, Y, Xt = data
+    model = NTKRegressor(**KERNEL, kernel=kind, t=t, alpha=1e-3, learning_rate=0.7,
+                         solver=solver, tol=1e-12).fit(X, Y)
+    mean_ref, cov_ref = _ensemble_reference(X, Y, Xt, kind, t, alpha=1e-3, lr=0.7)
+    mean, cov = model.predict(Xt, return_cov=True)
+    assert_allclose(mean, mean_ref, rtol=1e-6, atol=1e-9)
+    assert_allclose(cov, cov_ref, rtol=1e-6, atol=1e-9 * np.abs(cov_ref).max())
+    mean_std, std = model.predict(Xt, return_std=True)
+    assert_allclose(mean_std, mean)
+    assert std.shape == (len(Xt),)  # shared by the three output columns
+    assert_allclose(std, np.sqrt(np.diag(cov_ref)), rtol=1e-5)
+
+
+def test_predictive_distribution_conventions_and_limits(data):
+    X, Y, Xt = data
+    model = NTKRegressor(**KERNEL, t=50.0).fit(X, Y[:, 0])
+    mean, std = model.predict(Xt, return_std=True)
+    assert mean.shape == std.shape == (len(Xt),)
+    _, cov = model.predict(Xt, return_cov=True)
+    assert_allclose(cov, cov.T)
+    assert np.linalg.eigvalsh(cov).min() > -1e-10 * np.abs(cov).max()
+    assert_allclose(std, np.sqrt(np.diag(cov)), rtol=1e-10)
+    with pytest.raises(ValueError, match="At most one of return_std or return_cov"):
+        model.predict(Xt, return_std=True, return_cov=True)
+    # at initialisation the ensemble is the NNGP prior; trained, it is pinned at the data
+    prior = np.sqrt(np.diag(ntk_kernel(Xt, **KERNEL, kind="nngp")))
+    _, std0 = NTKRegressor(**KERNEL, t=1e-9).fit(X, Y).predict(Xt, return_std=True)
+    assert_allclose(std0, prior, rtol=1e-6)
+    for kind in ("nngp", "ntk"):
+        _, at_data = NTKRegressor(**KERNEL, kernel=kind, alpha=0.0).fit(X, Y).predict(
+            X, return_std=True)
+        assert at_data.max() < 1e-4 * prior.max()
+    assert np.all(std < prior)
+
+
+def test_predictive_std_through_trajectory_pipeline_and_pickle(data):
+    X, Y, Xt = data
+    model = NTKRegressor(**KERNEL, t=20.0, alpha=1e-4).fit(X, Y)
+    times = [20.0, 1e3, None]
+    traj, stds = model.predict_trajectory(Xt, times, return_std=True)
+    assert traj.shape == (3, len(Xt), 3) and stds.shape == (3, len(Xt))
+    assert_allclose(stds[0], model.predict(Xt, return_std=True)[1], rtol=1e-10)
+    _, std_inf = clone(model).set_params(t=None).fit(X, Y).predict(Xt, return_std=True)
+    assert_allclose(stds[2], std_inf, rtol=1e-8)
+    # the NNGP posterior's spread only shrinks with training (A_2s grows with s)
+    _, nngp = clone(model).set_params(kernel="nngp").fit(X, Y).predict_trajectory(
+        Xt, times, return_std=True)
+    assert np.all(np.diff(nngp, axis=0) <= 1e-12)
+    loaded = pickle.loads(pickle.dumps(model))
+    assert_allclose(loaded.predict(Xt, return_std=True)[1], stds[0], rtol=1e-12)
+    pipe = make_pipeline(FourierFeatureTransformer(scale=2.0, random_state=0),
+                         NTKRegressor(**KERNEL, t=20.0)).fit(X, Y)
+    mean, std = pipe.predict(Xt, return_std=True)
+    assert mean.shape == (len(Xt), 3) and std.shape == (len(Xt),)

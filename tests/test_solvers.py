@@ -263,6 +263,12 @@ def test_every_solver_family_implements_the_protocol(name, rng):
     else:
         with pytest.raises(ValueError, match="converged limit"):
             solver.coefficients([1.0])
+    V = rng.normal(size=(len(X), 2))
+    assert _rel(solver.prior_matvec(V), reference.prior_matvec(V)) < 1e-9
+    for c in scales:  # the ensemble's variance, and the covariance it is the diagonal of
+        var = solver.predictive_variance(Xt, c)
+        cov = reference.predictive_variance(Xt, c, full=True)
+        assert _rel(var, np.diag(cov)) < 1e-6 and np.all(var > 0)
 
 
 def _ill_conditioned(seed, d):
@@ -339,3 +345,17 @@ def test_verbose_shows_progress_over_solver_iterations(capsys):
         assert what in err and "residual" in err
     NTKRegressor(**KERNEL, solver="fft", encoder=enc).fit(X, y)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("t", [None, 1e3])
+def test_fft_predictive_std_equals_dense(lattice, dense_reference, t):
+    """The ensemble's spread with the structured solver: exact, as the mean."""
+    X, y, train, test = lattice
+    enc, _ = dense_reference
+    kw = dict(**EXACT, kernel="ntk", t=t, encoder=enc)
+    fft = NTKRegressor(**kw, solver="fft", tol=1e-11).fit(X[train], y[train])
+    dense = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train])
+    probe = test[::7]
+    _, std = fft.predict(X[probe], return_std=True)
+    _, want = dense.predict(X[probe], return_std=True)
+    assert_allclose(std, want, rtol=1e-6)

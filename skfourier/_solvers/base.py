@@ -11,15 +11,24 @@ converged ``(K + alpha I)^{-1} y``). A solver family knows one way to apply
   and several flow scales at once: the coefficients (``V = y``) and the
   middle factor ``A_s K(X, x)`` of a predictive variance;
 - :meth:`Solver.coefficients` and :meth:`Solver.training_mse` for the targets;
-- :meth:`Solver.predict` applies the cross kernel ``K(x, X)`` to coefficients.
+- :meth:`Solver.predict` applies the cross kernel ``K(x, X)`` to coefficients;
+- :meth:`Solver.predictive_variance` gives the variance (or covariance) of the
+  outputs over the ensemble of networks from random initialisation, from two
+  :meth:`Solver.apply` calls and the NNGP training operator
+  (:meth:`Solver.prior_matvec`).
 """
 
 import numpy as np
 
-from ..kernels import ntk_kernel
+from .._validation import check_allocation
+from ..kernels import ntk_diagonal, ntk_kernel
 
 # Bytes of test-by-train kernel a prediction block may hold.
 _PREDICT_BLOCK_BYTES = 1 << 28
+# Bytes of one block of kernel rows held during a matrix-free matvec.
+_BLOCK_BYTES = 1 << 26
+# Test points per block of a predictive variance (columns of one Krylov solve).
+_VARIANCE_BLOCK = 256
 
 
 def flow_scale(learning_rate, t, n_entries):
@@ -65,6 +74,45 @@ class KernelFunction:
         """``K(A, B)`` (``B=None``: ``K(A, A)`` with an exact diagonal)."""
         FB = None if B is None else self.features(B)
         return ntk_kernel(self.features(A), FB, **self.params)
+
+    def diagonal(self, A):
+        """``K(a, a)`` for each row of ``A``, in O(n)."""
+        return ntk_diagonal(self.features(A), **self.params)
+
+    def with_kind(self, kind):
+        """The same network's other kernel (``"nngp"``: its prior covariance)."""
+        return KernelFunction(self.encoder, **{**self.params, "kind": kind})
+
+
+class BlockedKernel:
+    """``(K(F, F) + alpha I) V`` in O(n) memory (plus one block of rows).
+
+    Each matvec recomputes the kernel: O(n^2 d) time, the price of not holding
+    an n x n matrix; suitable for n up to a few 10^4 scattered samples. The
+    diagonal is set exactly, as in ``ntk_kernel(F)``: row blocks are cross
+    kernels, where ``arccos`` near correlation 1 costs ~1e-8 relative, an
+    error that ill-conditioned kernels amplify into the coefficients.
+    """
+
+    def __init__(self, F, kernel_params, alpha):
+        self.F = F
+        self.kernel_params = kernel_params
+        self.alpha = alpha
+        self.diagonal = ntk_diagonal(F, **kernel_params)
+
+    def matvec(self, V):
+        n = self.F.shape[0]
+        rows = max(1, _BLOCK_BYTES // (8 * n))
+        out = np.empty_like(V)
+        for start in range(0, n, rows):
+            sl = slice(start, start + rows)
+            block = ntk_kernel(self.F[sl], self.F, **self.kernel_params)
+            local = np.arange(block.shape[0])
+            block[local, start + local] = self.diagonal[sl]
+            out[sl] = block @ V
+        if self.alpha:
+            out += self.alpha * V
+        return out
 
 
 def cross_kernel_product(kernel, X, X_fit, coefs):
@@ -140,3 +188,54 @@ class Solver:
     def predict(self, X, coefs):
         """``K(X, X_train) @ coef`` for each coefficient array (one pass over the kernel)."""
         return cross_kernel_product(self.kernel, X, self.X, coefs)
+
+    def prior_matvec(self, V):
+        """``K(X, X) V`` with ``K`` the NNGP of the network (no alpha): its prior covariance."""
+        if getattr(self, "_prior", None) is None:
+            prior = self.kernel.with_kind("nngp")
+            self._prior = BlockedKernel(prior.features(self.X), prior.params, 0.0)
+        return self._prior.matvec(V)
+
+    def predictive_variance(self, X, c, full=False):
+        """Variance (or covariance) at ``X`` of the ensemble trained to flow scale ``c``.
+
+        The distribution over random initialisations of infinitely wide
+        networks trained by gradient flow (Lee et al. 2019), with ``K`` the
+        NNGP, ``Th`` the NTK, ``A_c = phi_c(G + alpha I)`` for the kernel ``G``
+        the model trains with::
+
+            nngp: Cov = K(x, x) - K(x, X) A_{2c} K(X, x)
+            ntk:  Cov = K(x, x) + Th(x, X) A_c K(X, X) A_c Th(X, x)
+                        - Th(x, X) A_c K(X, x) - K(x, X) A_c Th(X, x)
+
+        Exact: two :meth:`apply` calls (one for the NNGP) per block of test
+        points, whose columns are the cross kernels.
+
+        Returns
+        -------
+        var : ndarray of shape (m,), or the covariance (m, m) when ``full``
+        """
+        m, n = X.shape[0], self.X.shape[0]
+        prior = self.kernel.with_kind("nngp")
+        ntk = self.kernel.params["kind"] == "ntk"
+        block = m if full else max(1, min(_VARIANCE_BLOCK, _PREDICT_BLOCK_BYTES // (32 * n)))
+        check_allocation(8 * n * min(block, m) * (4 if ntk else 2) + (8 * m * m if full else 0),
+                         "the predictive covariance" if full else "the predictive variance",
+                         "predict on fewer points at a time, or ask for return_std.")
+        out = np.empty((m, m) if full else m)
+        for start in range(0, m, block):
+            Xb = X[start:start + block]
+            Kt = prior(self.X, Xb)                      # K(X_train, x): n x b
+            if ntk:
+                Th = self.kernel(self.X, Xb)
+                U = self.apply(Th, [c])[0]              # A_c Th(X, x)
+                W = self.apply(self.prior_matvec(U) - Kt, [c])[0]
+                terms = [(Th, W, 1.0), (Kt, U, -1.0)]   # Th^T A (K U - Kt) - Kt^T U
+            else:
+                terms = [(Kt, self.apply(Kt, [2 * c])[0], -1.0)]
+            if full:
+                cov = prior(X) + sum(s * (a.T @ b) for a, b, s in terms)
+                return (cov + cov.T) / 2
+            out[start:start + block] = prior.diagonal(Xb) + sum(
+                s * np.einsum("ij,ij->j", a, b) for a, b, s in terms)
+        return out

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_memory
 
-from .._validation import memory_budget
+from .._validation import check_allocation, memory_budget
 from ..kernels import ntk_kernel
 from .base import Solver, flow_phi
 
@@ -40,10 +40,10 @@ def check_kernel_memory(n, solver, limit, alternatives=SCALABLE_HINT):
     return needed
 
 
-def cholesky_coefficients(K, Y, alpha):
-    """Solve ``(K + alpha I) A = Y`` by Cholesky; ``None`` when that is not positive definite.
+def cholesky_factor(K, alpha):
+    """Lower Cholesky factor of ``K + alpha I`` (a torch tensor over ``K``'s memory), or ``None``.
 
-    ``K`` is overwritten (its lower triangle receives the factor).
+    ``None`` when the matrix is not numerically positive definite.
     """
     tk = torch.from_numpy(K)
     tk.diagonal().add_(alpha)
@@ -55,10 +55,7 @@ def cholesky_coefficients(K, Y, alpha):
     pivots = L.diagonal().abs()
     if pivots.numel() and (pivots.min() / pivots.max()) ** 2 < pivots.numel() * _EPS:
         return None
-    coef = torch.cholesky_solve(torch.from_numpy(np.ascontiguousarray(Y)), L)
-    if not torch.all(torch.isfinite(coef)):
-        return None
-    return coef.numpy()
+    return L
 
 
 def _null_tolerance(values):
@@ -66,6 +63,21 @@ def _null_tolerance(values):
     if values.size == 0:
         return 0.0
     return values.size * _EPS * np.max(np.abs(values))
+
+
+class DenseSolver(Solver):
+    """What both dense families share: the NNGP training matrix of a predictive variance."""
+
+    def prior_matvec(self, V):
+        # held: a dense solver already affords n x n matrices, and a variance block
+        # count of products would each recompute the kernel
+        if getattr(self, "_prior_K", None) is None:
+            n = self.X.shape[0]
+            check_allocation(8 * n * n, f"the NNGP training matrix ({n} x {n}) of the "
+                             "predictive variance", "subsample the training set.",
+                             self.max_memory)
+            self._prior_K = self.kernel.with_kind("nngp")(self.X)
+        return self._prior_K @ V
 
 
 class Spectrum:
@@ -112,7 +124,7 @@ def _decay(mu, c):
     return np.exp(-c * mu)
 
 
-class SpectralSolver(Solver):
+class SpectralSolver(DenseSolver):
     """Every gradient-flow quantity as a filter of one eigendecomposition (``solver="eigh"``).
 
     Exact at any ``t``, ``alpha = 0`` included (null directions of a singular
@@ -186,7 +198,7 @@ class NotPositiveDefinite(ValueError):
     """Cholesky found ``K + alpha I`` numerically singular (the caller may use eigh instead)."""
 
 
-class CholeskySolver(Solver):
+class CholeskySolver(DenseSolver):
     """The converged network ``(K + alpha I)^{-1} y`` by one Cholesky factorization (t = None).
 
     About 20x cheaper than an eigendecomposition; finite times need
@@ -198,16 +210,26 @@ class CholeskySolver(Solver):
     name = "cholesky"
     finite_times = False
 
-    def coefficients(self, scales):
-        if any(np.isfinite(c) for c in scales):
-            raise ValueError("the Cholesky solver gives the converged limit (t=None) only; "
-                             "finite times need solver='eigh'.")
-        if getattr(self, "_coef", None) is None:
+    @property
+    def factor(self):
+        """The Cholesky factor of ``K + alpha I``, computed on first use."""
+        if getattr(self, "_factor", None) is None:
             check_kernel_memory(self.X.shape[0], "cholesky", self.max_memory)
-            self._coef = cholesky_coefficients(self.kernel(self.X), self.Y, self.alpha)
-            if self._coef is None:
+            self._factor = cholesky_factor(self.kernel(self.X), self.alpha)
+            if self._factor is None:
                 raise NotPositiveDefinite(
                     "solver='cholesky' failed: K + alpha I is not positive definite (singular "
                     f"kernel with alpha={self.alpha!r}). Use solver='eigh' or 'auto', which "
                     "treat null directions exactly, or a positive alpha.")
-        return [self._coef for _ in scales]
+        return self._factor
+
+    def apply(self, V, scales):
+        if any(np.isfinite(c) for c in scales):
+            raise ValueError("the Cholesky solver gives the converged limit (t=None) only; "
+                             "finite times need solver='eigh'.")
+        solved = torch.cholesky_solve(torch.from_numpy(np.ascontiguousarray(V)),
+                                      self.factor).numpy()
+        if not np.all(np.isfinite(solved)):
+            raise NotPositiveDefinite("solver='cholesky' failed: the solve overflowed; use "
+                                      "solver='eigh' or 'auto', or a positive alpha.")
+        return [solved for _ in scales]

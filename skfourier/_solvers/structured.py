@@ -257,14 +257,21 @@ class FFTSolver(KrylovSolver):
             raise ValueError(f"solver='fft' needs grid data: {exc}") from None
         return super().fit(X, Y)
 
+    def _grid_operator(self, kernel, alpha):
+        shape = self.grid.shape[::-1]
+        return ToeplitzKernel(lag_kernel(kernel, self.grid.spacing, shape), shape, alpha)
+
     @property
     def toeplitz(self):
         """The training operator ``K + alpha I`` (built on first use)."""
         if getattr(self, "_toeplitz", None) is None:
-            shape = self.grid.shape[::-1]
-            self._toeplitz = ToeplitzKernel(lag_kernel(self.kernel, self.grid.spacing, shape),
-                                            shape, self.alpha)
+            self._toeplitz = self._grid_operator(self.kernel, self.alpha)
         return self._toeplitz
+
+    def prior_matvec(self, V):
+        if getattr(self, "_prior", None) is None:
+            self._prior = self._grid_operator(self.kernel.with_kind("nngp"), 0.0)
+        return self._from_operator(self._prior.matvec(self._to_operator(V)))
 
     def _operator(self):
         return self.toeplitz.matvec, self.toeplitz.precondition
