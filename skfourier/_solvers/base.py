@@ -185,9 +185,12 @@ class Solver:
         """Mean over all entries of the training residual ``exp(-c (K + alpha I)) Y``, squared."""
         raise NotImplementedError
 
-    def predict(self, X, coefs):
-        """``K(X, X_train) @ coef`` for each coefficient array (one pass over the kernel)."""
-        return cross_kernel_product(self.kernel, X, self.X, coefs)
+    def predict(self, X, coefs, kernel=None):
+        """``K(X, X_train) @ coef`` for each coefficient array (one pass over the kernel).
+
+        ``kernel``: another kernel of the same network (the NNGP of a variance).
+        """
+        return cross_kernel_product(kernel or self.kernel, X, self.X, coefs)
 
     def prior_matvec(self, V):
         """``K(X, X) V`` with ``K`` the NNGP of the network (no alpha): its prior covariance."""

@@ -15,6 +15,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import krylov
 from .base import Solver, flow_phi
+from .lowrank import nngp_lowrank_variance
+
+# Test points up to which a predictive variance is computed exactly (a solve per point).
+_EXACT_POINTS = 512
 
 
 class KrylovSolver(Solver):
@@ -96,6 +100,14 @@ class KrylovSolver(Solver):
                 self._lanczos_y = lanczos
         self.n_iter, self.residual = iterations, max(residuals)
         return [self._from_operator(o) for o in out]
+
+    def predictive_variance(self, X, c, full=False):
+        """Exact (a solve per point), except the NNGP posterior std at a finite time on many
+        points: then one Lanczos basis serves all points (:mod:`.lowrank`)."""
+        if (full or not np.isfinite(c) or X.shape[0] <= _EXACT_POINTS
+                or self.kernel.params["kind"] != "nngp"):
+            return super().predictive_variance(X, c, full)
+        return nngp_lowrank_variance(self, X, c, self.max_iter)
 
     def training_mse(self, scales):
         """Mean over entries of ``(exp(-c (K + alpha I)) y)^2`` by Lanczos quadrature."""

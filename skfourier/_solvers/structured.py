@@ -282,7 +282,8 @@ class FFTSolver(KrylovSolver):
     def _from_operator(self, V):
         return self.grid.from_array(V.reshape(self.grid.shape[::-1] + V.shape[1:]))
 
-    def predict(self, X, coefs):
+    def predict(self, X, coefs, kernel=None):
+        kernel = kernel or self.kernel
         fine = fine_lattice(self.grid, X)
         if fine is not None:
             r, index = fine
@@ -292,6 +293,6 @@ class FFTSolver(KrylovSolver):
                 # all coefficient arrays in one convolution: one fine-lag kernel
                 stacked = self.grid.to_array(np.concatenate(coefs, axis=1))
                 pred = predict_on_lattice(stacked, r, index,
-                                          lambda n_lags: lag_kernel(self.kernel, spacing, n_lags))
+                                          lambda n_lags: lag_kernel(kernel, spacing, n_lags))
                 return np.split(pred, len(coefs), axis=1)
-        return super().predict(X, coefs)
+        return super().predict(X, coefs, kernel)
