@@ -29,6 +29,10 @@ MAX_SIDE = 2048
 MAX_VIDEO_SIDE = 256
 #: Frame side of ``skfourier video --synthetic`` by default.
 SYNTHETIC_SIDE = 64
+# Exact predictive-std points of --std (each costs two Krylov solves): a 16 x 16 map of
+# held-out pixels; a few pixels per frame of a clip (a frame's std varies little in space).
+IMAGE_STD_POINTS = 256
+VIDEO_STD_POINTS = 120
 
 
 def _check_side(size, low, high):
@@ -97,6 +101,15 @@ def _fit_options(parser):
                         help="NTK training time (default: converged)")
 
 
+def _std_options(parser, what, default):
+    parser.add_argument("--std", action="store_true",
+                        help="also the predictive std of the infinite-width ensemble (--model "
+                             f"ntk), exact, at {what}, and the share of held-out errors within "
+                             "+-2 std (each point costs two solves on the training grid)")
+    parser.add_argument("--std-points", type=_positive_int, default=default, metavar="N",
+                        help=f"points for --std (default: {default})")
+
+
 def build_parser():
     """The ``skfourier`` argument parser."""
     parser = _Parser(prog="skfourier", description=(
@@ -125,6 +138,12 @@ def build_parser():
     image.add_argument("--upscale", type=_positive_int, default=1, metavar="K",
                        help="also write the reconstruction on a K-times finer grid "
                             "(super-resolution: the network as a continuous image)")
+    image.add_argument("--tune", action="store_true",
+                       help="choose the Fourier scale first (--model ntk): cross-validation "
+                            "inside the training pixels over 7 octaves around the default "
+                            "scale; writes the CV curve")
+    _std_options(image, "held-out pixels (a strided map when there are more than "
+                 "--std-points)", IMAGE_STD_POINTS)
     video = sub.add_parser("video", help="fit a clip and interpolate held-out frames",
                            description="Fit every k-th frame of a clip (GIF, MP4 with imageio, "
                            "or a folder of frames) and score the frames in between.")
@@ -140,6 +159,8 @@ def build_parser():
                        help="frames to read (default: 30)")
     video.add_argument("--keep-every", type=_positive_int, default=10,
                        help="train on every k-th frame (default: 10)")
+    _std_options(video, "the same strided pixels of every frame, averaged per frame against the "
+                 "distance to the nearest training frame", VIDEO_STD_POINTS)
     return parser
 
 
@@ -385,13 +406,20 @@ def run_image(args):
     with _Output(args.out) as output:
         # x and y each span [0, 1): the paper's scale is carried per axis
         encoder = _encoder_for(args, ((W + 1) // 2, (H + 1) // 2), "xy")
+        search = None
+        if args.tune:
+            search = _tune(args, img, encoder)
+            _tune_figure(search, output.path("tune.png"), Path(args.path).name)
+            encoder.set_params(scale=search.best_scale)
         print(f"fitting {args.model} with {encoder.encoding} features (scale "
               f"{_format_scale(encoder.scale)}) on {((H + 1) // 2) * ((W + 1) // 2)} pixels of "
               f"a {W} x {H} image ...", file=sys.stderr)
         (row,) = compare_encodings(img, [(args.model, encoder)], model=args.model, t=args.t,
                                    max_iter=args.iters, random_state=args.seed, verbose=1,
-                                   upscale=args.upscale)
+                                   upscale=args.upscale, std_points=_std_points(args))
         _save_png(row.reconstruction, output.path("reconstruction.png"))
+        if row.uncertainty is not None:
+            _std_figure(row.uncertainty, output.path("std.png"), Path(args.path).name)
         if row.upscaled is not None:
             _save_png(row.upscaled, output.path(f"upscaled_x{args.upscale}.png"))
         report = {"input": str(args.path), "input_size": [original.shape[1], original.shape[0]],
@@ -401,6 +429,10 @@ def run_image(args):
                   "seed": args.seed, "test_psnr": round(row.test_psnr, 3),
                   "fit_seconds": round(row.fit_seconds, 3),
                   "protocol": "train on pixels [::2, ::2], test on [1::2, 1::2]"}
+        if row.uncertainty is not None:
+            report.update(row.uncertainty.as_dict())
+        if search is not None:
+            report["tune"] = search.as_dict()
         output.path("report.json").write_text(json.dumps(report, indent=2))
         _figure([("input", img), (f"reconstruction\n{row.test_psnr:.2f} dB", row.reconstruction)],
                 output.path("figure.png"), Path(args.path).name)
@@ -436,7 +468,7 @@ def run_video(args):
               "...", file=sys.stderr)
         result = interpolate_video(video, encoder, keep_every=args.keep_every, model=args.model,
                                    t=args.t, max_iter=args.iters, random_state=args.seed,
-                                   verbose=1)
+                                   verbose=1, std_points=_std_points(args))
         recon, per_frame = result.reconstruction, result.per_frame_psnr
         _save_gif(recon, output.path("reconstruction.gif"))
         by_distance = {d: round(p, 3) for d, p in result.psnr_by_distance().items()}
@@ -450,8 +482,15 @@ def run_video(args):
                   "per_frame_psnr": [round(float(p), 3) for p in per_frame],
                   "distance_to_training_frame": result.distance.tolist(),
                   "psnr_by_distance": by_distance}
+        std_by_distance = None
+        if result.uncertainty is not None:
+            report.update(result.uncertainty.as_dict())
+            report["per_frame_std"] = [round(float(s), 6) for s in result.uncertainty.std]
+            std_by_distance = {d: round(s, 6) for d, s in result.std_by_distance().items()}
+            report["std_by_distance"] = std_by_distance
         output.path("report.json").write_text(json.dumps(report, indent=2))
-        _distance_figure(by_distance, output.path("psnr_vs_distance.png"), source)
+        _distance_figure(by_distance, output.path("psnr_vs_distance.png"), source,
+                         std_by_distance)
         show = [k for k in range(video.shape[0]) if k % args.keep_every][:3]
         panels = [(f"frame {k}", video[k]) for k in show]
         panels += [(f"frame {k}\n{per_frame[k]:.1f} dB", recon[k]) for k in show]
@@ -462,15 +501,77 @@ def run_video(args):
     return 0
 
 
-def _distance_figure(by_distance, path, source):
-    """Seed Fig. 3's reading: PSNR against the distance to the nearest training frame."""
+def _distance_figure(by_distance, path, source, std_by_distance=None):
+    """Seed Fig. 3's reading: PSNR (and the ensemble's std) against the distance to the
+    nearest training frame."""
+    plt = _pyplot()
+
+    fig, ax = plt.subplots(figsize=(5.4, 3.4), layout="constrained")
+    ax.plot(list(by_distance), list(by_distance.values()), "o-", label="PSNR")
+    ax.set(xlabel="frames to the nearest training frame", ylabel="mean PSNR (dB)",
+           title=f"interpolation quality ({Path(source).name})")
+    if std_by_distance is not None:
+        right = ax.twinx()
+        right.plot(list(std_by_distance), list(std_by_distance.values()), "s--", color="C3",
+                   label="predictive std")
+        right.set_ylabel("mean predictive std", color="C3")
+    _save(fig, path)
+
+
+def _std_figure(uncertainty, path, source):
+    """The ensemble's std at held-out pixels, with the stride and the +-2 std coverage."""
+    plt = _pyplot()
+
+    fig, ax = plt.subplots(figsize=(5, 4.2), layout="constrained")
+    shown = ax.imshow(uncertainty.std, cmap="magma", interpolation="nearest")
+    fig.colorbar(shown, ax=ax, label="predictive std")
+    ax.set_title(f"{source}: ensemble std at held-out pixels (every {uncertainty.stride})\n"
+                 f"{100 * uncertainty.coverage:.1f}% of errors within +-2 std", fontsize=9)
+    ax.axis("off")
+    _save(fig, path)
+
+
+def _tune(args, img, encoder):
+    """``--tune``: the scale for this image by cross-validation inside its training pixels."""
+    from .recipes import tune_scale
+
+    if args.model != "ntk":
+        raise ValueError("--tune searches the scale with the exact NTK: use --model ntk.")
+    if encoder.encoding in ("none", "basic"):
+        raise ValueError(f"--tune searches the scale: the {encoder.encoding!r} encoding has "
+                         "none; use gaussian, uniform or positional.")
+    if min(img.shape[:2]) < 2 * MIN_IMAGE_SIDE:
+        raise ValueError(f"--tune splits the training pixels once more: the image needs sides "
+                         f"of at least {2 * MIN_IMAGE_SIDE} pixels.")
+    print(f"tuning the scale of {encoder.encoding} features ...", file=sys.stderr)
+    search = tune_scale(img, encoder, t=args.t, verbose=1)
+    for scale, value in zip(search.scales, search.cv_psnr):
+        mark = "  <- chosen" if scale == search.best_scale else ""
+        print(f"scale {_format_scale(scale):>14}  CV PSNR {value:6.2f} dB{mark}")
+    return search
+
+
+def _tune_figure(search, path, source):
+    """The cross-validation curve of ``--tune``: PSNR against the scale."""
     plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(5, 3.4), layout="constrained")
-    ax.plot(list(by_distance), list(by_distance.values()), "o-")
-    ax.set(xlabel="frames to the nearest training frame", ylabel="mean PSNR (dB)",
-           title=f"interpolation quality ({Path(source).name})")
+    first = [np.atleast_1d(s)[0] for s in search.scales]
+    ax.semilogx(first, search.cv_psnr, "o-")
+    ax.axvline(np.atleast_1d(search.best_scale)[0], color="C3", ls="--", label="chosen")
+    ax.set(xlabel="scale (x axis, cycles per unit length)", ylabel="validation PSNR (dB)",
+           title=f"{source}: Fourier scale by cross-validation")
+    ax.legend()
     _save(fig, path)
+
+
+def _std_points(args):
+    """``--std-points`` when ``--std`` was given, after checking the model has a std."""
+    if not args.std:
+        return None
+    if args.model != "ntk":
+        raise ValueError("--std is the infinite-width ensemble's spread: use --model ntk.")
+    return args.std_points
 
 
 def _save_gif(video, path):

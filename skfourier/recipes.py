@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 
 from ._fourier import FourierFeatureTransformer
 from ._mlp import CoordinateMLPRegressor
-from ._ntk import NTKRegressor
+from ._ntk import NTKRegressor, NTKRegressorCV
 from .datasets import (grid_coordinates, image_to_regression, regression_to_image,
                        regression_to_video, video_to_regression)
 from .metrics import psnr
@@ -24,8 +24,8 @@ from .model_selection import FrameHoldoutSplit, PixelGridSplit
 
 __all__ = ["PAPER_GRID", "PAPER_SCALES", "MODELS", "DEMO_FLOW_SCALE", "DENSE_LIMIT",
            "demo_training_time", "matched_scale", "make_encoder", "make_model", "paper_encoders",
-           "ImageResult", "compare_encodings", "sub_lattice", "VideoResult",
-           "interpolate_video"]
+           "ImageResult", "Uncertainty", "compare_encodings", "sub_lattice", "ScaleSearch",
+           "tune_scale", "VideoResult", "interpolate_video"]
 
 #: Training-grid side for which the Fourier-features papers quote their scales.
 PAPER_GRID = 256
@@ -222,6 +222,47 @@ def _encoder_scale(encoder):
 
 
 @dataclass
+class Uncertainty:
+    """The ensemble's spread at held-out pixels, and how well it covers the errors.
+
+    ``std`` holds the predictive standard deviation (:meth:`NTKRegressor.predict`
+    with ``return_std``) at the pixels ``[1::2, 1::2][::stride, ::stride]`` of
+    an image (a map), or the mean std of each frame of a video; ``coverage``
+    is the fraction of held-out entries (pixels x channels) whose error lies
+    within +-2 std, about 0.95 for a calibrated Gaussian.
+    """
+
+    std: np.ndarray = field(repr=False)
+    stride: int
+    points: int
+    coverage: float
+    seconds: float
+
+    def as_dict(self):
+        return {"std_mean": round(float(np.mean(self.std)), 6), "std_stride": self.stride,
+                "std_points": self.points, "coverage_2std": round(float(self.coverage), 4),
+                "std_seconds": round(float(self.seconds), 3)}
+
+
+def _spread(estimator, X):
+    """Mean, std at the rows of X and the seconds it took."""
+    start = time.perf_counter()
+    mean, std = estimator.predict(X, return_std=True)
+    return mean, std, time.perf_counter() - start
+
+
+def _coverage(y, mean, std):
+    """Fraction of entries whose error is within +-2 std (std shared by the channels)."""
+    return float(np.mean(np.abs(np.reshape(y - mean, (len(std), -1))) <= 2 * std[:, None]))
+
+
+def _check_spread(model, std_points):
+    if std_points is not None and model != "ntk":
+        raise ValueError("the predictive std is the infinite-width ensemble's: it needs "
+                         "model='ntk' (the MLP is one trained network).")
+
+
+@dataclass
 class ImageResult:
     """One row of an image experiment: a model's held-out PSNR and its reconstruction."""
 
@@ -237,6 +278,8 @@ class ImageResult:
     note: str = ""
     #: The model evaluated on a ``upscale``-times finer grid, if asked for.
     upscaled: np.ndarray = field(repr=False, default=None)
+    #: The ensemble's std map at held-out pixels and its calibration, if asked for.
+    uncertainty: Uncertainty = None
 
     def as_dict(self):
         """The JSON-ready fields (without the reconstruction)."""
@@ -246,6 +289,8 @@ class ImageResult:
                "fit_seconds": round(float(self.fit_seconds), 3)}
         if self.note:
             out["note"] = self.note
+        if self.uncertainty is not None:
+            out.update(self.uncertainty.as_dict())
         return out
 
 
@@ -269,7 +314,8 @@ def sub_lattice(shape, limit):
 
 
 def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, random_state=0,
-                      verbose=0, dense_limit=DENSE_LIMIT, curve_times=None, upscale=1):
+                      verbose=0, dense_limit=DENSE_LIMIT, curve_times=None, upscale=1,
+                      std_points=None):
     """Tancik et al.'s protocol: train on the even pixels, score the odd ones, per encoding.
 
     With the NTK, a stationary encoder runs the exact FFT solver on the whole
@@ -300,6 +346,11 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
         Also record training curves in ``training_mse``: for the NTK the
         training MSE at these times (on the full grid's time axis), for the
         MLP its loss at every iteration (any value other than ``None``).
+    std_points : int or None, default=None
+        NTK only: also the ensemble's predictive std, exact, at up to this many
+        held-out pixels (the odd lattice, strided when larger), with its
+        calibration, in ``uncertainty``. Each point costs a solve (two for
+        ``kernel="ntk"``) on the training grid.
 
     Returns
     -------
@@ -315,6 +366,7 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
     >>> rows[0].reconstruction.shape
     (16, 16, 3)
     """
+    _check_spread(model, std_points)
     img = np.asarray(img)
     X, y = image_to_regression(img)
     train, test = next(PixelGridSplit().split(X))
@@ -342,10 +394,105 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
         if curve_times is not None:
             curve = (estimator.training_curve([c * factor for c in curve_times])
                      if model == "ntk" else estimator[-1].loss_curve_)
+        uncertainty = None
+        if std_points is not None:
+            H, W = img.shape[:2]
+            shape = (H // 2, W // 2)  # the odd lattice [1::2, 1::2]
+            stride = 1
+            while -(-shape[0] // stride) * -(-shape[1] // stride) > std_points:
+                stride += 1
+            rr, cc = np.meshgrid(np.arange(1, 2 * shape[0], 2 * stride),
+                                 np.arange(1, 2 * shape[1], 2 * stride), indexing="ij")
+            rows_std = np.ravel_multi_index((rr.ravel(), cc.ravel()), (H, W))
+            mean, std, spent = _spread(estimator, X[rows_std])
+            uncertainty = Uncertainty(std.reshape(rr.shape), stride, len(rows_std),
+                                      _coverage(y[rows_std], mean, std), spent)
         results.append(ImageResult(name, encoder.encoding, _encoder_scale(encoder), score,
                                    seconds, regression_to_image(full, img.shape), curve, note,
-                                   upscaled))
+                                   upscaled, uncertainty))
     return results
+
+
+#: Multiples of the matched scale that :func:`tune_scale` tries (seven octaves).
+TUNE_FACTORS = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8)
+
+
+@dataclass
+class ScaleSearch:
+    """The Fourier scale chosen for an image, and the cross-validation curve behind it."""
+
+    best_scale: object
+    #: Candidate scales for the full training grid, and their validation PSNR (dB).
+    scales: list
+    cv_psnr: np.ndarray
+    seconds: float
+
+    def as_dict(self):
+        return {"best_scale": np.asarray(self.best_scale).tolist(),
+                "scales": [np.asarray(s).tolist() for s in self.scales],
+                "cv_psnr": [round(float(p), 3) for p in self.cv_psnr],
+                "seconds": round(float(self.seconds), 3),
+                "protocol": "NTKRegressorCV with PixelGridSplit inside the training pixels "
+                            "(train [::4, ::4], validate [2::4, 2::4]) at half the scale, "
+                            "then the scale doubled for the twice finer training grid"}
+
+
+def tune_scale(img, encoder, *, factors=TUNE_FACTORS, t=None, verbose=0):
+    """Choose the encoder's scale for an image, never looking at its held-out pixels.
+
+    :class:`~skfourier.NTKRegressorCV` with
+    :class:`~skfourier.model_selection.PixelGridSplit` runs inside the
+    training pixels ``[::2, ::2]``: it fits ``[::4, ::4]`` and validates on
+    ``[2::4, 2::4]``, one FFT fit per candidate. Scales are in cycles per unit
+    length and that split works at half the resolution of the real one, so
+    each candidate is tried at half its value, and the winner is returned at
+    full value for the even-pixel training grid (the rule of
+    :func:`matched_scale`).
+
+    Parameters
+    ----------
+    img : ndarray of shape (H, W) or (H, W, C)
+    encoder : FourierFeatureTransformer
+        Its ``scale`` (float or per-axis) is the centre of the search.
+    factors : sequence of float, default=TUNE_FACTORS
+        Candidate multiples of the encoder's scale.
+    t : float or None, default=None
+        NTK training time on the full training grid (the folds use the same
+        flow scale ``c = t / N``).
+    verbose : int, default=0
+
+    Returns
+    -------
+    search : ScaleSearch
+
+    Examples
+    --------
+    >>> from skfourier.datasets import load_sample_image
+    >>> from skfourier.recipes import make_encoder, tune_scale
+    >>> search = tune_scale(load_sample_image("china", size=64), make_encoder("gaussian", 2.5),
+    ...                     factors=(0.25, 1, 4))
+    >>> search.best_scale in search.scales, len(search.cv_psnr)
+    (True, 3)
+    """
+    X, y = image_to_regression(np.asarray(img))
+    train, _ = next(PixelGridSplit().split(X))
+    base = np.asarray(encoder.scale, dtype=float)
+    scales = [_scale_value(base * f) for f in factors]
+    fold_train, _ = next(PixelGridSplit().split(X[train]))
+    fold_t = None if t is None else t * len(fold_train) / len(train)
+    start = time.perf_counter()
+    search = NTKRegressorCV(times=[fold_t], alphas=[1e-6], scales=[_scale_value(
+        np.asarray(s) / 2) for s in scales], cv=PixelGridSplit(), depth=4,
+        weight_std=np.sqrt(2), encoder=encoder, verbose=verbose).fit(X[train], y[train])
+    cv_psnr = -10 * np.log10(-search.cv_results_["mean_test_score"])
+    best = int(np.argmax(cv_psnr))
+    return ScaleSearch(scales[best], scales, cv_psnr, time.perf_counter() - start)
+
+
+def _scale_value(scale):
+    """A float, or a tuple for per-axis scales (what ``encoder__scale`` grids hold)."""
+    scale = np.asarray(scale, dtype=float)
+    return float(scale) if scale.ndim == 0 else tuple(float(v) for v in scale)
 
 
 @dataclass
@@ -359,15 +506,24 @@ class VideoResult:
     reconstruction: np.ndarray = field(repr=False, default=None)
     #: Frames between each frame and the nearest training frame (seed Fig. 3's axis).
     distance: np.ndarray = field(repr=False, default=None)
+    #: The ensemble's mean std per frame and its calibration on held-out frames, if asked for.
+    uncertainty: Uncertainty = None
 
     def psnr_by_distance(self):
         """Mean PSNR of the frames at each distance from the nearest training frame."""
-        return {int(d): float(np.mean(self.per_frame_psnr[self.distance == d]))
+        return self._by_distance(self.per_frame_psnr)
+
+    def std_by_distance(self):
+        """Mean predictive std of the frames at each distance (needs ``uncertainty``)."""
+        return self._by_distance(self.uncertainty.std)
+
+    def _by_distance(self, per_frame):
+        return {int(d): float(np.mean(per_frame[self.distance == d]))
                 for d in np.unique(self.distance)}
 
 
 def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max_iter=400,
-                      random_state=0, verbose=0):
+                      random_state=0, verbose=0, std_points=None):
     """Seed Fig. 3's protocol: train on every ``keep_every``-th frame, predict all frames.
 
     Parameters
@@ -378,6 +534,11 @@ def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max
     model : {"ntk", "mlp"}, default="ntk"
     t, max_iter, random_state, verbose
         As in :func:`make_model`.
+    std_points : int or None, default=None
+        NTK only: also the ensemble's predictive std, exact, at up to this many
+        pixels in all (the same strided pixels of every frame), averaged per
+        frame, with the calibration on held-out frames, in ``uncertainty``:
+        seed Fig. 3's noise far from the training frames, as a posterior.
 
     Returns
     -------
@@ -393,6 +554,7 @@ def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max
     >>> result.reconstruction.shape, result.n_train
     ((9, 8, 8, 3), 192)
     """
+    _check_spread(model, std_points)
     video = np.asarray(video)
     if video.shape[0] <= keep_every:
         raise ValueError(f"the clip has {video.shape[0]} frames; keep_every={keep_every} "
@@ -409,5 +571,20 @@ def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max
     held = [k for k in range(video.shape[0]) if k % keep_every]
     trained = np.arange(0, video.shape[0], keep_every)
     distance = np.abs(np.arange(video.shape[0])[:, None] - trained[None, :]).min(axis=1)
+    uncertainty = None
+    if std_points is not None:
+        T, H, W = video.shape[:3]
+        stride = 1
+        while T * -(-H // stride) * -(-W // stride) > std_points:
+            stride += 1
+        tt, rr, cc = np.meshgrid(np.arange(T), np.arange(0, H, stride), np.arange(0, W, stride),
+                                 indexing="ij")
+        rows = np.ravel_multi_index((tt.ravel(), rr.ravel(), cc.ravel()), (T, H, W))
+        mean, std, spent = _spread(estimator, X[rows])
+        frames = tt.ravel()
+        on_held = np.isin(frames, held)
+        coverage = _coverage(y[rows][on_held], mean[on_held], std[on_held])
+        per_frame_std = np.array([std[frames == k].mean() for k in range(T)])
+        uncertainty = Uncertainty(per_frame_std, stride, len(rows), coverage, spent)
     return VideoResult(psnr(video[held], recon[held]), per_frame, seconds, len(train), recon,
-                       distance)
+                       distance, uncertainty)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from skfourier.cli import main
-from skfourier.datasets import make_video
+from skfourier.datasets import load_sample_image, make_video
 
 
 def _run(args, capsys):
@@ -182,3 +182,44 @@ def test_per_axis_scale_on_the_command_line(tmp_path, capsys):
                          str(tmp_path / "i")], capsys)
     assert code == 2 and "3 values; give one, or 2" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "i").exists()
+
+
+def test_image_std_map_and_tune(tmp_path, capsys):
+    img = (load_sample_image("china", size=40) * 255).astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "in.png")
+    out = tmp_path / "res"
+    code, stdout, err = _run(["image", str(tmp_path / "in.png"), "--size", "40", "--t", "300",
+                              "--tune", "--std", "--std-points", "64", "--out", str(out)],
+                             capsys)
+    assert code == 0 and "<- chosen" in stdout
+    report = json.loads((out / "report.json").read_text())
+    tune = report["tune"]
+    assert len(tune["scales"]) == 7 and tune["best_scale"] in tune["scales"]
+    assert tune["cv_psnr"][tune["scales"].index(tune["best_scale"])] == max(tune["cv_psnr"])
+    assert report["scale"] == tune["best_scale"]
+    # 20 x 20 held-out pixels, strided to at most 64: every 3rd -> 7 x 7
+    assert report["std_points"] == 49 and report["std_stride"] == 3
+    assert 0 < report["std_mean"] and 0 <= report["coverage_2std"] <= 1
+    for name in ("std.png", "tune.png"):
+        assert (out / name).stat().st_size > 1000
+
+
+def test_std_and_tune_need_the_ntk(tmp_path, capsys):
+    Image.new("RGB", (32, 32)).save(tmp_path / "in.png")
+    for flag in ("--std", "--tune"):
+        code, _, err = _run(["image", str(tmp_path / "in.png"), "--model", "mlp", flag,
+                             "--out", str(tmp_path / "o")], capsys)
+        assert code == 2 and "--model ntk" in err and not (tmp_path / "o").exists()
+
+
+def test_video_std_grows_with_the_distance_to_training_frames(tmp_path, capsys):
+    out = tmp_path / "v"
+    code, _, _ = _run(["video", "--synthetic", "--size", "8", "--frames", "12",
+                       "--keep-every", "4", "--std", "--out", str(out)], capsys)
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    by_distance = report["std_by_distance"]
+    assert set(by_distance) == {"0", "1", "2", "3"}
+    # pinned at the training frames, growing away from them (seed Fig. 3 as a posterior)
+    assert by_distance["0"] < 1e-4 < by_distance["1"] < by_distance["2"] < by_distance["3"]
+    assert len(report["per_frame_std"]) == 12

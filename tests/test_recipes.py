@@ -4,7 +4,7 @@ import pytest
 from skfourier.datasets import load_sample_image, make_video
 from skfourier.metrics import psnr
 from skfourier.recipes import (compare_encodings, interpolate_video, make_encoder, make_model,
-                               matched_scale, paper_encoders)
+                               matched_scale, paper_encoders, tune_scale)
 
 
 def test_compare_encodings_follows_the_even_odd_protocol():
@@ -56,3 +56,30 @@ def test_models_and_scales():
         make_model("svm", make_encoder("basic"))
     assert make_model("mlp", make_encoder("basic"))[-1].max_iter == 400
     assert np.isclose(make_encoder("gaussian", 3.0).scale, 3.0)
+
+
+def test_compare_encodings_reports_the_ensemble_spread():
+    img = load_sample_image("china", size=24)
+    (row,) = compare_encodings(img, [("g", make_encoder("gaussian", 2.0))], t=200.0,
+                               std_points=40)
+    u = row.uncertainty
+    # 12 x 12 held-out pixels, strided to at most 40: every 2nd -> 6 x 6
+    assert u.std.shape == (6, 6) and u.stride == 2 and u.points == 36
+    assert np.all(u.std > 0) and 0 <= u.coverage <= 1
+    assert {"std_mean", "coverage_2std", "std_stride"} <= set(row.as_dict())
+    with pytest.raises(ValueError, match="model='ntk'"):
+        compare_encodings(img, [("g", make_encoder("gaussian", 2.0))], model="mlp",
+                          std_points=10)
+
+
+def test_tune_scale_searches_octaves_inside_the_training_pixels():
+    img = load_sample_image("china", size=48)
+    search = tune_scale(img, make_encoder("gaussian", 2.0), factors=(0.5, 2, 8), t=300.0)
+    assert search.scales == [1.0, 4.0, 16.0]
+    assert search.best_scale == search.scales[int(np.argmax(search.cv_psnr))]
+    # the held-out pixels [1::2, 1::2] are never seen: the same search on an image whose
+    # odd pixels are scrambled gives the same curve
+    scrambled = img.copy()
+    scrambled[1::2, 1::2] = scrambled[1::2, 1::2][::-1]
+    again = tune_scale(scrambled, make_encoder("gaussian", 2.0), factors=(0.5, 2, 8), t=300.0)
+    np.testing.assert_allclose(again.cv_psnr, search.cv_psnr)
