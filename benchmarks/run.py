@@ -1,7 +1,7 @@
 """Run every benchmark, print one table, and rewrite benchmarks/README.md.
 
 Usage: ``python benchmarks/run.py [--quick] [name ...]`` (names: fourier,
-kernels, ntk, mlp, scale). Every figure is a ratio against a reference measured in
+kernels, ntk, mlp, scale, uncertainty). Every figure is a ratio against a reference measured in
 the same process, so machines of different speed give comparable numbers.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("fourier", "kernels", "ntk", "mlp", "scale")
+BENCHMARKS = ("fourier", "kernels", "ntk", "mlp", "scale", "uncertainty")
 # Standing remarks printed under a section's table: what the figures mean, which goals miss.
 NOTES = {
     "fourier": "Both transformers return a fresh n x 512 array: first-touch page faults of "
@@ -29,6 +29,10 @@ NOTES = {
                "at depth 1 only.",
     "ntk": "Ratio > 1 means faster than the reference. The n = 16,384 fit is the size at "
            "which multi-threaded OpenBLAS Cholesky crashed; torch's runs it.",
+    "uncertainty": "The scale search runs every fold on the FFT solver and all finite times "
+                   "of a fold from one Lanczos basis; the brute force refits per candidate. "
+                   "The exact std costs a Krylov solve per point: the low-rank path is what "
+                   "makes a whole image's std map affordable (NNGP, finite t only).",
     "scale": "The 512^2 and 1024^2 training grids come from china.jpg upsampled from 427 px, "
              "smooth at that scale, hence their high PSNR. Dense and Nystroem rows: ratio = "
              "their time / the exact FFT solver's time.",

@@ -15,6 +15,7 @@ FIGURES = {
     "plot_position_embeddings.py": "position_embeddings.png",
     "plot_tuning.py": "tuning.png",
     "plot_encoding_table.py": "encoding_table.png",
+    "plot_uncertainty.py": "uncertainty.png",
 }
 
 
