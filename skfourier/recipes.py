@@ -256,6 +256,14 @@ def _coverage(y, mean, std):
     return float(np.mean(np.abs(np.reshape(y - mean, (len(std), -1))) <= 2 * std[:, None]))
 
 
+def _stride_within(shape, limit):
+    """The smallest stride ``s`` with at most ``limit`` points ``[::s, ::s]`` (at least 1 point)."""
+    stride = 1
+    while -(-shape[0] // stride) * -(-shape[1] // stride) > max(limit, 1):
+        stride += 1
+    return stride
+
+
 def _check_spread(model, std_points):
     if std_points is not None and model != "ntk":
         raise ValueError("the predictive std is the infinite-width ensemble's: it needs "
@@ -398,9 +406,7 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
         if std_points is not None:
             H, W = img.shape[:2]
             shape = (H // 2, W // 2)  # the odd lattice [1::2, 1::2]
-            stride = 1
-            while -(-shape[0] // stride) * -(-shape[1] // stride) > std_points:
-                stride += 1
+            stride = _stride_within(shape, std_points)
             rr, cc = np.meshgrid(np.arange(1, 2 * shape[0], 2 * stride),
                                  np.arange(1, 2 * shape[1], 2 * stride), indexing="ij")
             rows_std = np.ravel_multi_index((rr.ravel(), cc.ravel()), (H, W))
@@ -574,9 +580,7 @@ def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max
     uncertainty = None
     if std_points is not None:
         T, H, W = video.shape[:3]
-        stride = 1
-        while T * -(-H // stride) * -(-W // stride) > std_points:
-            stride += 1
+        stride = _stride_within((H, W), std_points / T)
         tt, rr, cc = np.meshgrid(np.arange(T), np.arange(0, H, stride), np.arange(0, W, stride),
                                  indexing="ij")
         rows = np.ravel_multi_index((tt.ravel(), rr.ravel(), cc.ravel()), (T, H, W))

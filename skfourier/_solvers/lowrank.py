@@ -66,36 +66,42 @@ def _basis(solver, probes, scale, max_steps):
     matvec, _ = solver._operator()
     K_p = solver._to_operator(solver.kernel(solver.X, probes))
     k0 = solver.kernel.diagonal(probes)
-    Q = np.empty((K_p.shape[0], max_steps))
+    Q = np.empty((max_steps, K_p.shape[0]))  # basis vectors as rows: contiguous GEMVs
+    V = np.empty((max_steps, K_p.shape[1]))  # Q^T K(X, probes), a row per basis vector
     alphas, betas = [], []
     q = K_p.sum(axis=1)
-    Q[:, 0] = q / np.linalg.norm(q)
+    Q[0] = q / np.linalg.norm(q)
     previous, change = None, np.inf
     for j in range(max_steps):
-        w = matvec(Q[:, j:j + 1])[:, 0]
-        alphas.append(Q[:, j] @ w)
-        for _ in range(2):  # classical Gram-Schmidt, twice: orthogonal to rounding
-            w -= Q[:, :j + 1] @ (Q[:, :j + 1].T @ w)
+        w = matvec(Q[j][:, None])[:, 0]
+        alphas.append(Q[j] @ w)
+        V[j] = Q[j] @ K_p
+        w -= alphas[j] * Q[j] + (betas[j - 1] * Q[j - 1] if j else 0.0)  # the recurrence,
+        before = np.linalg.norm(w)
+        for _ in range(2):  # then Gram-Schmidt against the whole basis for what rounding left,
+            w -= Q[:j + 1].T @ (Q[:j + 1] @ w)
+            if np.linalg.norm(w) > 0.5 * before:  # a second pass only if it cancelled much
+                break
+            before = np.linalg.norm(w)
         beta = np.linalg.norm(w)
         k = j + 1
         exhausted = beta <= 1e-12 * max(abs(alphas[0]), 1e-300)
         if exhausted or k % _CHECK_EVERY == 0 or k == max_steps:
             F = _filter(alphas, betas, scale)
-            V = K_p.T @ Q[:, :k]
-            std = np.sqrt(np.maximum(k0 - np.einsum("ji,ji->j", V, V @ F), 0.0))
+            std = np.sqrt(np.maximum(k0 - np.einsum("ij,ij->j", V[:k], F @ V[:k]), 0.0))
             if previous is not None:
                 change = float(np.max(np.abs(std - previous)) / max(np.max(std), 1e-300))
             if exhausted or change < STD_TOL:
-                return solver._from_operator(Q[:, :k]), F
+                return solver._from_operator(Q[:k].T), F
             previous = std
         if k < max_steps:
-            Q[:, k] = w / beta
+            Q[k] = w / beta
             betas.append(beta)
     warnings.warn(
         f"the low-rank predictive std did not settle in {max_steps} Lanczos steps (last "
         f"relative change {change:.1e} > {STD_TOL:g}); raise max_iter, or predict fewer points "
         "at once (up to 512 are exact).", ConvergenceWarning, stacklevel=5)
-    return solver._from_operator(Q), F
+    return solver._from_operator(Q.T), F
 
 
 def _filter(alphas, betas, scale):
