@@ -698,13 +698,16 @@ class NTKRegressorCV(_NTKBase):
         folds = None if self.cv is None else list(check_cv(self.cv).split(X, Y))
         units = _progress(self.verbose, len(scales) * (1 if folds is None else len(folds)),
                           "NTKRegressorCV")
-        per_scale, spectra = [], []
+        per_scale, kept = [], (None, None)  # (scale index, decomposition) of the best so far
         with np.errstate(over="ignore", invalid="ignore"):  # overflow: -inf scores, then below
-            for encoder in encoders:
+            for k, encoder in enumerate(encoders):
                 if folds is None:
                     solver = self._new_solver("eigh", 0.0, X, Y, encoder)
                     per_scale.append(self._efficient_scores(solver, times, alphas))
-                    spectra.append(solver)
+                    # one n x n decomposition held at a time, not one per scale
+                    if kept[0] is None or np.max(per_scale[k][0]) > np.max(
+                            per_scale[kept[0]][0]):
+                        kept = (k, solver)
                     units.update()
                 else:
                     per_scale.append(self._split_scores(X, Y, times, alphas, folds, encoder,
@@ -714,7 +717,9 @@ class NTKRegressorCV(_NTKBase):
         self.encoder_ = encoders[best]
         scale = flow_scale(self.learning_rate, self.best_t_, Y.size)
         if folds is None:
-            final = spectra[best].with_alpha(self.best_alpha_)
+            spectrum = (kept[1] if kept[0] == best else
+                        self._new_solver("eigh", 0.0, X, Y, self.encoder_))
+            final = spectrum.with_alpha(self.best_alpha_)
         else:
             final = self._fold_solver(self.best_alpha_, X, Y, self.encoder_)
         coef = self._finite(lambda: final.coefficients([scale])[0], Y)
@@ -803,18 +808,9 @@ class NTKRegressorCV(_NTKBase):
         return k
 
 
-class _NoProgress:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
 def _progress(verbose, total, desc):
-    """A tqdm bar over ``total`` units of a search when ``verbose``, else a silent stand-in."""
-    if not verbose:
-        return _NoProgress()
+    """A tqdm bar over ``total`` units of a search, shown when ``verbose``."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="fit", file=sys.stderr, leave=False)
+    return tqdm(total=total, desc=desc, unit="fit", file=sys.stderr, leave=False,
+                disable=not verbose)
