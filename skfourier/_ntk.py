@@ -46,16 +46,14 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self._y_ndim = y.ndim
         Y = np.array(y, dtype=np.float64).reshape(y.shape[0], -1)  # writable, owned
         X = X.astype(np.float64)  # float32 input: the encoder's B_ in float64 too
-        self.encoder_ = None if self.encoder is None else clone(self.encoder).fit(X)
-        return X, Y
+        # stored as encoder_ only by a fit that succeeds (check_is_fitted reads it)
+        encoder = None if self.encoder is None else clone(self.encoder).fit(X)
+        return X, Y, encoder
 
-    def _new_solver(self, name, alpha, X, Y, encoder=None):
-        """A solver of family ``name`` on (X, Y), with the configuration recorded at fit.
-
-        ``encoder``: a fitted feature map other than ``encoder_`` (a candidate scale).
-        """
-        kernel = KernelFunction(self.encoder_ if encoder is None else encoder,
-                                **self._config["kernel"])
+    def _new_solver(self, name, alpha, X, Y, encoder):
+        """A solver of family ``name`` on (X, Y) and the fitted feature map ``encoder``,
+        with the configuration recorded at fit."""
+        kernel = KernelFunction(encoder, **self._config["kernel"])
         return SOLVERS[name](kernel, alpha=alpha, **self._config["options"]).fit(X, Y)
 
     def _record_config(self):
@@ -76,6 +74,7 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return coef
 
     def _store_fit(self, X, Y, solver, coef, learning_rate, t):
+        self.encoder_ = solver.kernel.encoder
         self.X_fit_ = X
         self.dual_coef_ = coef
         self.n_outputs_ = Y.shape[1]
@@ -89,7 +88,7 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         name = name or self._fitted["solver"]
         if name not in self._cache:
             self._cache[name] = self._new_solver(name, self._fitted["alpha"], self.X_fit_,
-                                                 self._Y)
+                                                 self._Y, self.encoder_)
         return self._cache[name]
 
     def __getstate__(self):
@@ -101,6 +100,11 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         self._cache = {}
+
+    def __sklearn_is_fitted__(self):
+        # validate_data sets n_features_in_ before a fit can still fail: only a stored
+        # solution makes the model fitted
+        return hasattr(self, "dual_coef_")
 
     def _flow_scales(self, times):
         return [flow_scale(self._fitted["learning_rate"], t, self._Y.size) for t in times]
@@ -377,16 +381,16 @@ class NTKRegressor(_NTKBase):
             The fitted estimator.
         """
         self._check_params()
-        X, Y = self._validate_fit_data(X, y)
+        X, Y, encoder = self._validate_fit_data(X, y)
         self._record_config()
         scale = flow_scale(self.learning_rate, self.t, Y.size)
-        solver = self._choose_solver(X, Y)
+        solver = self._choose_solver(X, Y, encoder)
         try:
             coef = self._finite(lambda: solver.coefficients([scale])[0], Y)
         except NotPositiveDefinite:
             if self.solver == "cholesky":
                 raise
-            solver = self._new_solver("eigh", self.alpha, X, Y)  # null directions exactly
+            solver = self._new_solver("eigh", self.alpha, X, Y, encoder)  # null directions
             coef = self._finite(lambda: solver.coefficients([scale])[0], Y)
         self._store_fit(X, Y, solver, coef, self.learning_rate, self.t)
         self.solver_ = solver.name
@@ -397,19 +401,19 @@ class NTKRegressor(_NTKBase):
             del self.eigenvalues_  # from an earlier fit with another solver
         return self
 
-    def _choose_solver(self, X, Y):
+    def _choose_solver(self, X, Y, encoder):
         """The requested solver on (X, Y), or the choice of "auto"."""
         if self.solver != "auto":
-            return self._new_solver(self.solver, self.alpha, X, Y)
+            return self._new_solver(self.solver, self.alpha, X, Y, encoder)
         if X.shape[0] >= _FFT_FROM and self.memory is None:
             try:
-                return self._new_solver("fft", self.alpha, X, Y)
+                return self._new_solver("fft", self.alpha, X, Y, encoder)
             except ValueError:  # not a stationary encoder on a full grid
                 pass
         converged = self.t is None or np.isinf(self.t)
         # with memory=, one cached eigendecomposition serves every t and alpha
         return self._new_solver("cholesky" if converged and self.memory is None else "eigh",
-                                self.alpha, X, Y)
+                                self.alpha, X, Y, encoder)
 
     def _expected_failed_checks(self):
         if self.solver in ITERATIVE:
@@ -692,7 +696,7 @@ class NTKRegressorCV(_NTKBase):
         check_number(self.tol, "tol", low=0, low_inclusive=False)
         check_number(self.max_iter, "max_iter", low=1, integer=True)
         times, alphas, scales = self._grid()
-        X, Y = self._validate_fit_data(X, y)
+        X, Y, _ = self._validate_fit_data(X, y)
         self._record_config()
         encoders = [self._encoder_at(s, X) for s in scales]
         folds = None if self.cv is None else list(check_cv(self.cv).split(X, Y))
@@ -714,14 +718,13 @@ class NTKRegressorCV(_NTKBase):
                                                         units))
         units.close()
         best = self._store_results(times, alphas, scales, per_scale)
-        self.encoder_ = encoders[best]
         scale = flow_scale(self.learning_rate, self.best_t_, Y.size)
         if folds is None:
             spectrum = (kept[1] if kept[0] == best else
-                        self._new_solver("eigh", 0.0, X, Y, self.encoder_))
+                        self._new_solver("eigh", 0.0, X, Y, encoders[best]))
             final = spectrum.with_alpha(self.best_alpha_)
         else:
-            final = self._fold_solver(self.best_alpha_, X, Y, self.encoder_)
+            final = self._fold_solver(self.best_alpha_, X, Y, encoders[best])
         coef = self._finite(lambda: final.coefficients([scale])[0], Y)
         self._store_fit(X, Y, final, coef, self.learning_rate, self.best_t_)
         self.solver_ = final.name

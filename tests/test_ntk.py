@@ -541,3 +541,16 @@ def test_predictive_std_through_trajectory_pipeline_and_pickle(data):
                          NTKRegressor(**KERNEL, t=20.0)).fit(X, Y)
     mean, std = pipe.predict(Xt, return_std=True)
     assert mean.shape == (len(Xt), 3) and std.shape == (len(Xt),)
+
+
+def test_a_failed_fit_leaves_no_fitted_state(rng):
+    """encoder_ is what check_is_fitted reads: only a fit that succeeds stores it."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y = rng.uniform(size=(30, 2)), rng.normal(size=30)
+    model = NTKRegressor(solver="fft", encoder=FourierFeatureTransformer(random_state=0))
+    with pytest.raises(ValueError, match="grid data"):
+        model.fit(X, y)  # scattered points: no lattice for the FFT solver
+    assert not hasattr(model, "encoder_")
+    with pytest.raises(NotFittedError):
+        model.predict(X)
