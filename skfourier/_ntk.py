@@ -235,7 +235,8 @@ class NTKRegressor(_NTKBase):
         ``encoder`` and training coordinates forming a full regular grid (an
         image, a video, a lattice of one); the kernel matrix is multilevel
         Toeplitz, applied by FFT in O(n log n) time and O(n) memory, solved by
-        CG with a circulant preconditioner (``t=None``) or Lanczos (finite
+        CG (``t=None``; plain for narrow kernels, a circulant preconditioner
+        with the grid's boundary deflated for wide ones) or Lanczos (finite
         ``t``). ``"cg"``: matrix-free for scattered data, kernel rows
         recomputed at every iteration (n up to a few 10^4).
         ``"auto"``: ``"fft"`` for grids of 4096 or more samples with a

@@ -13,6 +13,8 @@ from sklearn.model_selection import GridSearchCV
 from skfourier import FourierFeatureTransformer, NTKRegressor
 from skfourier._solvers.krylov import Lanczos, solve
 from skfourier._solvers import SOLVERS, KernelFunction
+from skfourier._solvers import deflation
+from skfourier._solvers.deflation import BoundaryDeflation, boundary_ring, ring_factor
 from skfourier._solvers.structured import Grid, ToeplitzKernel, lag_kernel
 from skfourier.datasets import (image_to_regression, load_sample_image, make_video,
                                 video_to_regression)
@@ -185,6 +187,75 @@ def test_toeplitz_operator_is_the_kernel_matrix():
     op = ToeplitzKernel(lag_kernel(kernel, grid.spacing, (5, 7)), (5, 7), 0.0)
     V = np.random.RandomState(0).normal(size=(35, 2))
     assert_allclose(op.matvec(V), K @ V, rtol=1e-9, atol=1e-12)
+
+
+def _toeplitz(shape, scale, alpha=0.0, spacing=None, depth=3):
+    """The training operator of a lattice (array order ``shape``) and its dense matrix."""
+    enc = FourierFeatureTransformer(scale=scale, n_frequencies=64, random_state=0)
+    enc.fit(np.zeros((1, len(shape))))
+    kernel = KernelFunction(enc, depth=depth, weight_std=np.sqrt(2), bias_std=0.0, kind="ntk")
+    spacing = np.full(len(shape), 1.0 / max(shape)) if spacing is None else spacing
+    return ToeplitzKernel(lag_kernel(kernel, spacing, shape), shape, alpha)
+
+
+def test_boundary_ring_takes_small_faces_first():
+    ring = boundary_ring((6, 9), max_points=100)
+    mask = np.zeros((6, 9), bool)
+    mask.flat[ring] = True
+    assert ring.size == 2 * 6 + 2 * 9 - 4 and not mask[1:-1, 1:-1].any()
+    # a clip of 5 frames: the spatial edges of every frame, not the first and last frames
+    video = np.zeros((5, 20, 20), bool)
+    video.flat[boundary_ring((5, 20, 20), max_points=1000)] = True
+    assert video[:, 0, :].all() and video[:, :, -1].all() and not video[2, 1:-1, 1:-1].any()
+    assert boundary_ring((5, 20, 20), max_points=100) is None
+    assert boundary_ring((2, 2), max_points=100) is None  # no axis with an interior
+    # by default at most a quarter of the grid: here the first and last columns only
+    assert_allclose(boundary_ring((6, 9)), np.sort(np.r_[0:54:9, 8:54:9]))
+    assert boundary_ring((64, 64)).size == 4 * 63
+
+
+def test_ring_factor_is_the_kernel_on_the_ring():
+    shape = (3, 5, 7)                                   # three axes: the flat lag strides
+    op = _toeplitz(shape, scale=2.0, alpha=0.5)
+    ring = boundary_ring(shape, max_points=100)
+    dense = op.matvec(np.eye(op.n))[np.ix_(ring, ring)]
+    L = ring_factor(op.generator, shape, op.alpha, ring).numpy()
+    assert_allclose(L @ L.T, dense, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, scale, spacing", [
+    ((48, 48), 0.5, None),                              # image, smooth kernel
+    ((5, 24, 24), 0.5, np.array([1 / 24, 1 / 24, 0.2])),  # the seed's smooth video setting
+])
+def test_deflation_solves_smooth_kernels_exactly_in_few_iterations(shape, scale, spacing, rng):
+    op = _toeplitz(shape, scale, spacing=spacing)      # alpha = 0
+    precond = op.preconditioner(1e-10)
+    assert isinstance(precond, BoundaryDeflation)
+    B = rng.normal(size=(op.n, 2))
+    X, it, res = solve(op.matvec, B, tol=1e-10, max_iter=2000, precond=precond)
+    assert np.all(res < 1e-10)
+    assert_allclose(op.matvec(X), B, atol=1e-8 * np.abs(B).max())
+    _, it_chan, _ = solve(op.matvec, B, tol=1e-10, max_iter=2000, precond=op.precondition)
+    assert 2 * it < it_chan                  # a deflated step costs two matvecs: still a win
+
+
+def test_circulant_solve_on_the_real_half_spectrum_is_the_full_one(rng):
+    op = _toeplitz((5, 8, 9), scale=1.0, alpha=1e-3)     # odd and even axes
+    R = rng.normal(size=(op.n, 2))
+    F = np.fft.fftn(R.reshape(op.shape + (2,)), axes=op.axes) / op.chan[..., None]
+    full = np.fft.ifftn(F, axes=op.axes)
+    assert np.abs(full.imag).max() < 1e-12 * np.abs(full).max()    # a symmetric circulant
+    assert_allclose(op.precondition(R), full.real.reshape(op.n, 2), rtol=1e-12, atol=1e-14)
+
+
+def test_preconditioner_choice_follows_the_kernel_width(monkeypatch):
+    assert _toeplitz((32, 32), scale=100.0).preconditioner(1e-8) is None   # narrow: plain CG
+    op = _toeplitz((32, 32), scale=0.5)
+    assert isinstance(op.preconditioner(1e-8), BoundaryDeflation)
+    assert op.preconditioner(1e-8) is op.preconditioner(1e-8)             # built once per tol
+    monkeypatch.setattr(deflation, "MAX_RING", 10)      # no ring fits: the circulant alone
+    op = _toeplitz((32, 32), scale=0.5)
+    assert op.preconditioner(1e-8) == op.precondition
 
 
 def test_stationary_ntk_equals_ntk_kernel(rng):

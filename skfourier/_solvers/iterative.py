@@ -30,8 +30,12 @@ class KrylovSolver(Solver):
     """
 
     def _operator(self):
-        """``(matvec, precondition or None)`` on arrays of shape (n, k) in operator order."""
+        """The matvec ``V -> (K + alpha I) V`` on arrays of shape (n, k) in operator order."""
         raise NotImplementedError
+
+    def _preconditioner(self):
+        """CG's preconditioner for :meth:`_operator` (see :func:`.krylov.solve`), or ``None``."""
+        return None
 
     def _to_operator(self, V):
         """Samples in the caller's order -> the operator's order."""
@@ -64,7 +68,7 @@ class KrylovSolver(Solver):
             stacklevel=5)
 
     def apply(self, V, scales):
-        matvec, precondition = self._operator()
+        matvec = self._operator()
         B = self._to_operator(V)
         out = [None] * len(scales)
         finite = [i for i, c in enumerate(scales) if np.isfinite(c)]
@@ -73,7 +77,7 @@ class KrylovSolver(Solver):
         if converged:  # one solve serves every t = None
             bar, callback = self._progress(f"{self.name}: conjugate gradients")
             coef, it, res = krylov.solve(matvec, B, tol=self.tol, max_iter=self.max_iter,
-                                         precond=precondition, callback=callback)
+                                         precond=self._preconditioner(), callback=callback)
             if bar is not None:
                 bar.close()
             iterations += it
@@ -115,8 +119,7 @@ class KrylovSolver(Solver):
         lanczos = getattr(self, "_lanczos_y", None)  # from a fit at finite t, if any
         k = 0 if lanczos is None else lanczos.converged(funcs, self.tol)
         if not k:
-            matvec, _ = self._operator()
-            lanczos = krylov.Lanczos(matvec, self._to_operator(self.Y))
+            lanczos = krylov.Lanczos(self._operator(), self._to_operator(self.Y))
             k, _ = lanczos.run(funcs, tol=self.tol, max_iter=self.max_iter)
         coefs = lanczos.coefficients(funcs, k)
         # y^T f(K) y ~ ||y|| (||y|| f(T) e1)_0, summed over the columns

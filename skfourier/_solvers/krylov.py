@@ -41,23 +41,15 @@ def conjugate_gradient(matvec, B, *, tol, max_iter, precond=None, X0=None, callb
     return X, it, res
 
 
-def solve(matvec, B, *, tol, max_iter, precond=None, plain_first=30, callback=None):
-    """CG that starts unpreconditioned and switches to ``precond`` if that is slow.
+def solve(matvec, B, *, tol, max_iter, precond=None, callback=None):
+    """Preconditioned CG; a preconditioner with a ``start(B)`` method also gives the first iterate.
 
-    Plain CG wins when the kernel is narrow for the grid spacing (large scales:
-    well conditioned); the circulant preconditioner wins when it is wide.
-    Progress made by the plain phase is kept as the starting point.
+    Deflation (:mod:`.deflation`) needs its own start: ``x0 = Q b`` makes the
+    residuals orthogonal to the deflated space, where it stays.
     """
-    if precond is None:
-        return conjugate_gradient(matvec, B, tol=tol, max_iter=max_iter, callback=callback)
-    X, it, res = conjugate_gradient(matvec, B, tol=tol, max_iter=min(plain_first, max_iter),
-                                    callback=callback)
-    if np.all(res < tol) or it >= max_iter:
-        return X, it, res
-    shifted = None if callback is None else (lambda k, r: callback(it + k, r))
-    X, it2, res = conjugate_gradient(matvec, B, tol=tol, max_iter=max_iter - it,
-                                     precond=precond, X0=X, callback=shifted)
-    return X, it + it2, res
+    start = getattr(precond, "start", None)
+    return conjugate_gradient(matvec, B, tol=tol, max_iter=max_iter, precond=precond,
+                              X0=None if start is None else start(B), callback=callback)
 
 
 class Lanczos:

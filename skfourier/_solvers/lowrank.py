@@ -63,7 +63,7 @@ def _basis(solver, probes, scale, max_steps):
 
     Returns the basis (caller order, n x k) and ``phi(T)`` (k x k).
     """
-    matvec, _ = solver._operator()
+    matvec = solver._operator()
     K_p = solver._to_operator(solver.kernel(solver.X, probes))
     k0 = solver.kernel.diagonal(probes)
     Q = np.empty((max_steps, K_p.shape[0]))  # basis vectors as rows: contiguous GEMVs

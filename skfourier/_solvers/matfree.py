@@ -13,4 +13,4 @@ class MatrixFreeSolver(KrylovSolver):
         if getattr(self, "_blocked", None) is None:
             self._blocked = BlockedKernel(self.kernel.features(self.X), self.kernel.params,
                                           self.alpha)
-        return self._blocked.matvec, None
+        return self._blocked.matvec
