@@ -1,4 +1,4 @@
-"""Exact grid fits at t = None in GEMM units: CG with plain steps or the boundary-deflated circulant.
+"""Exact grid fits at t = None in GEMM units: plain CG or the boundary-deflated circulant.
 
 Each case fits ``NTKRegressor(solver="fft", t=None)`` (depth 4 on images,
 3 on videos, alpha = 1e-6, RGB) and predicts the held-out pixels or frames.
@@ -43,10 +43,13 @@ def _case(kind, side, frames, scale):
     return time.perf_counter() - start, fitted, model.n_iter_
 
 
-def run(quick=False, large=False):
+def _gemm_time():
     a = torch.randn(4096, 4096, dtype=torch.float64)
-    gemm = best_time(lambda: a @ a)
-    del a
+    return best_time(lambda: a @ a)
+
+
+def run(quick=False, large=False):
+    gemm = _gemm_time()
     cases = [("image", 64, 0, 1.0), ("video", 32, 30, 0.5)] if quick else [
         ("image", 256, 0, 1.0), ("image", 256, 0, 10.0), ("image", 256, 0, 100.0),
         ("image", 512, 0, 1.0), ("video", 128, 50, 0.5), ("video", 128, 50, 5.0)]

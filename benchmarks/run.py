@@ -1,8 +1,8 @@
 """Run every benchmark, print one table, and rewrite benchmarks/README.md.
 
-Usage: ``python benchmarks/run.py [--quick] [--large] [name ...]`` (names: fourier,
-kernels, ntk, mlp, scale, krylov, uncertainty). Every figure is a ratio against a reference measured in
-the same process, so machines of different speed give comparable numbers.
+Usage: ``python benchmarks/run.py [--quick] [--large] [name ...]`` (names:
+fourier, kernels, ntk, mlp, scale, krylov, uncertainty). Every figure is a ratio against a
+reference measured in the same process, so machines of different speed give comparable numbers.
 """
 
 import argparse

@@ -112,13 +112,25 @@ class ToeplitzKernel:
         return np.maximum(chan, 1e-6 * np.abs(chan).max()) + self.alpha
 
     def matvec(self, V):
-        """``(K + alpha I) V`` for V of shape (n, k), samples in C order of ``shape``."""
+        """``(K + alpha I) V`` for V of shape (n, k), samples in C order of ``shape``.
+
+        The circulant product, one axis at a time to skip the zero padding: the
+        forward transform of each axis runs only over the data the previous
+        ones filled, and the inverse drops each axis' padded half as soon as
+        it is transformed (25-40% less work than ``rfftn`` / ``irfftn``).
+        """
         k = V.shape[1]
-        A = V.reshape(self.shape + (k,))
-        F = scipy.fft.rfftn(A, s=self.fft_shape, axes=self.axes, workers=-1)
+        last = len(self.shape) - 1
+        F = scipy.fft.rfft(V.reshape(self.shape + (k,)), n=self.fft_shape[last], axis=last,
+                           workers=-1)
+        for axis in reversed(range(last)):
+            F = scipy.fft.fft(F, n=self.fft_shape[axis], axis=axis, workers=-1)
         F *= self.spectrum[..., None]
-        out = scipy.fft.irfftn(F, s=self.fft_shape, axes=self.axes, workers=-1)
-        out = out[tuple(slice(0, n) for n in self.shape)].reshape(self.n, k)
+        for axis in range(last):
+            F = scipy.fft.ifft(F, axis=axis, workers=-1)[(slice(None),) * axis
+                                                         + (slice(0, self.shape[axis]),)]
+        out = scipy.fft.irfft(F, n=self.fft_shape[last], axis=last, workers=-1)
+        out = out[..., :self.shape[last], :].reshape(self.n, k)
         if self.alpha:
             out += self.alpha * V
         return out
