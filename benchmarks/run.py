@@ -44,7 +44,7 @@ NOTES = {
               "89 (2.0x, plain CG now); 512^2 scale 1: 625 (5.7x); video 128^2 x 5 frames "
               "scale 0.5: 772 (2.8x), scale 5: 118 (0.9x). A deflated step costs two matvecs "
               "and a circulant solve, so iterations drop more than time. --large, measured once: "
-              "1024^2 at scale 40, fit + predict 97.6 s = 58 GEMM units, 150 iterations "
+              "1024^2 at scale 40, fit + predict 83.1 s = 50 GEMM units, 150 iterations "
               "(issue #14 before: 150 s = 73 units, 241 iterations; goal 30 units).",
     "scale": "The 512^2 and 1024^2 training grids come from china.jpg upsampled from 427 px, "
              "smooth at that scale, hence their high PSNR. Dense and Nystroem rows: ratio = "
