@@ -5,7 +5,7 @@ from numpy.testing import assert_allclose
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.kernel_ridge import KernelRidge
 
-from skfourier.kernels import NeuralTangentKernel, ntk_diagonal, ntk_kernel
+from skfourier.kernels import NeuralTangentKernel, ntk_diagonal, ntk_kernel, stationary_ntk
 
 
 def _empirical_ntk(X, depth, weight_std, bias_std, width, seed):
@@ -76,13 +76,24 @@ def test_cross_kernel_consistent_and_symmetric():
     assert np.linalg.eigvalsh(K).min() > 0
 
 
-def test_blocks_give_same_result(monkeypatch):
+@pytest.mark.parametrize("kind", ["ntk", "nngp"])
+@pytest.mark.parametrize("bias_std", [0.0, 0.4])
+def test_tiles_give_same_result(monkeypatch, kind, bias_std):
     import skfourier.kernels as kernels
 
-    X = np.random.RandomState(0).normal(size=(50, 3))
-    full = ntk_kernel(X, depth=2)
-    monkeypatch.setattr(kernels, "_BLOCK_BYTES", 8 * 50 * 3)  # 3 rows per block
-    assert_allclose(ntk_kernel(X, depth=2), full, rtol=1e-12)
+    rng = np.random.RandomState(0)
+    X, Y = rng.normal(size=(50, 3)), rng.normal(size=(11, 3))
+    inner = rng.uniform(-0.5, 0.5, size=(4, 9))
+    params = dict(depth=2, bias_std=bias_std, kind=kind)
+    full, cross = ntk_kernel(X, **params), ntk_kernel(X, Y, **params)
+    lags = stationary_ntk(inner, 0.5, **params)
+    monkeypatch.setattr(kernels, "_ROWS", 3)  # 3 x 7 tiles, the last ones ragged
+    monkeypatch.setattr(kernels, "_TILE", 21)
+    tiled = ntk_kernel(X, **params)
+    assert_allclose(tiled, full, rtol=1e-12)
+    assert np.array_equal(tiled, tiled.T)  # upper triangle mirrored, not recomputed
+    assert_allclose(ntk_kernel(X, Y, **params), cross, rtol=1e-12)
+    assert_allclose(stationary_ntk(inner, 0.5, **params), lags, rtol=1e-12)
 
 
 def test_zero_norm_inputs_take_their_limit():

@@ -23,6 +23,7 @@ scale 1: 34 iterations instead of 321).
 import numpy as np
 import torch
 
+from .base import matmul
 from .dense import cholesky_factor
 
 #: Largest boundary ring deflated (its dense inverse: 8192^2 doubles, 0.5 GB; ~10 s to build).
@@ -89,7 +90,9 @@ class BoundaryDeflation:
     def _ring_solve(self, R):
         """``Q R = Z E^-1 Z^T R``."""
         out = np.zeros_like(R)
-        out[self.index] = self.inverse @ R[self.index]
+        # (R^T E^-1)^T: the inverse is symmetric, and MKL streams it 1.2-1.5x faster as the
+        # right operand of a product with few rows
+        out[self.index] = matmul(R[self.index].T, self.inverse).T
         return out
 
     def start(self, B):

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_memory
 
 from .._validation import check_allocation, memory_budget
 from ..kernels import ntk_kernel
-from .base import Solver, flow_phi
+from .base import Solver, flow_phi, matmul
 
 # Bytes per n x n float64 matrix, and how many of them each solver holds at peak:
 # eigh keeps the kernel, the eigenvectors and LAPACK's divide-and-conquer workspace.
@@ -77,7 +77,7 @@ class DenseSolver(Solver):
                              "predictive variance", "subsample the training set.",
                              self.max_memory)
             self._prior_K = self.kernel.with_kind("nngp")(self.X)
-        return self._prior_K @ V
+        return matmul(self._prior_K, V)
 
 
 class Spectrum:
@@ -140,7 +140,7 @@ class SpectralSolver(DenseSolver):
             check_kernel_memory(self.X.shape[0], "eigh", self.max_memory)
             cached = check_memory(self.memory).cache(decompose)
             self._spectrum = cached(self.kernel.features(self.X), **self.kernel.params)
-            self._QtY = self._spectrum.eigenvectors.T @ self.Y
+            self._QtY = matmul(self._spectrum.eigenvectors.T, self.Y)
         return self._spectrum
 
     @property
@@ -160,9 +160,9 @@ class SpectralSolver(DenseSolver):
 
     def apply(self, V, scales):
         Q = self.spectrum.eigenvectors
-        QtV = self._QtY if V is self.Y else Q.T @ V
+        QtV = self._QtY if V is self.Y else matmul(Q.T, V)
         mu = self._mu()
-        return [Q @ (_filter(mu, c)[:, None] * QtV) for c in scales]
+        return [matmul(Q, _filter(mu, c)[:, None] * QtV) for c in scales]
 
     def training_mse(self, scales):
         mu = self._mu()
@@ -180,8 +180,8 @@ class SpectralSolver(DenseSolver):
         """
         Q = self.spectrum.eigenvectors
         h = self.hat_eigenvalues(np.inf)
-        resid = self.Y - Q @ (h[:, None] * self._QtY)
-        denom = 1.0 - (Q ** 2) @ h
+        resid = self.Y - matmul(Q, h[:, None] * self._QtY)
+        denom = 1.0 - matmul(Q ** 2, h)
         if not np.all(denom > 1e-12):  # a point that its own fit interpolates exactly
             return -np.inf
         return -float(np.mean((resid / denom[:, None]) ** 2))

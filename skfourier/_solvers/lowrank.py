@@ -29,7 +29,7 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 from sklearn.exceptions import ConvergenceWarning
 
-from .base import flow_phi
+from .base import flow_phi, matmul
 
 #: Relative change of the probe points' std below which the basis is complete.
 STD_TOL = 1e-3
@@ -75,11 +75,11 @@ def _basis(solver, probes, scale, max_steps):
     for j in range(max_steps):
         w = matvec(Q[j][:, None])[:, 0]
         alphas.append(Q[j] @ w)
-        V[j] = Q[j] @ K_p
+        V[j] = matmul(Q[j], K_p)
         w -= alphas[j] * Q[j] + (betas[j - 1] * Q[j - 1] if j else 0.0)  # the recurrence,
         before = np.linalg.norm(w)
         for _ in range(2):  # then Gram-Schmidt against the whole basis for what rounding left,
-            w -= Q[:j + 1].T @ (Q[:j + 1] @ w)
+            w -= matmul(Q[:j + 1].T, matmul(Q[:j + 1], w))
             if np.linalg.norm(w) > 0.5 * before:  # a second pass only if it cancelled much
                 break
             before = np.linalg.norm(w)
