@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from skfourier import FourierFeatureTransformer, NTKRegressor
 from skfourier._solvers.krylov import Lanczos, solve
 from skfourier._solvers import SOLVERS, KernelFunction
-from skfourier._solvers import deflation
+from skfourier._solvers import deflation, structured
 from skfourier._solvers.deflation import BoundaryDeflation, boundary_ring, ring_factor
 from skfourier._solvers.structured import Grid, ToeplitzKernel, lag_kernel
 from skfourier.datasets import (image_to_regression, load_sample_image, make_video,
@@ -239,13 +239,53 @@ def test_deflation_solves_smooth_kernels_exactly_in_few_iterations(shape, scale,
     assert 2 * it < it_chan                  # a deflated step costs two matvecs: still a win
 
 
-def test_circulant_solve_on_the_real_half_spectrum_is_the_full_one(rng):
+def test_circulant_solve_on_the_real_half_spectrum_is_the_full_one(rng, monkeypatch):
+    monkeypatch.setattr(structured, "_EXACT_AXIS", 0)    # the circulant on every axis
     op = _toeplitz((5, 8, 9), scale=1.0, alpha=1e-3)     # odd and even axes
     R = rng.normal(size=(op.n, 2))
     F = np.fft.fftn(R.reshape(op.shape + (2,)), axes=op.axes) / op.chan[..., None]
     full = np.fft.ifftn(F, axes=op.axes)
     assert np.abs(full.imag).max() < 1e-12 * np.abs(full).max()    # a symmetric circulant
     assert_allclose(op.precondition(R), full.real.reshape(op.n, 2), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape, exact", [
+    ((10, 64), (0,)), ((64, 64), ()), ((40, 64), ()), ((4, 8, 64), (0, 1)),
+    ((64, 4, 8), (1, 2)), ((8, 16, 100), (0,)), ((4, 4), (0,)),
+])
+def test_exact_axes_are_the_short_ones(shape, exact):
+    op = ToeplitzKernel(np.zeros(tuple(2 * n - 1 for n in shape)), shape, 1.0)
+    assert op.exact_axes == exact
+
+
+def test_short_axes_are_solved_exactly_by_the_preconditioner(rng):
+    shape = (4, 40, 7)      # axes 0 and 2 short (a 28-point block), axis 1 circulant
+    op = _toeplitz(shape, scale=3.0, alpha=0.1)
+    assert op.exact_axes == (0, 2)
+    # the dense preconditioner: Toeplitz in lags along axes 0 and 2, Chan's circulant on 1
+    gen = structured._chan(op.generator, shape, (1,))
+    a, b, c = np.unravel_index(np.arange(op.n), shape)
+    M = gen[a[:, None] - a + 3, (b[:, None] - b) % 40, c[:, None] - c + 6] + op.alpha * np.eye(op.n)
+    R = rng.normal(size=(op.n, 2))
+    assert_allclose(op.precondition(R), np.linalg.solve(M, R), rtol=1e-9, atol=1e-12)
+
+
+def test_exact_short_axes_need_fewer_iterations_than_the_circulant(rng, monkeypatch):
+    # a smooth 10-frame clip: the ring deflates the spatial edges, and the frame axis is
+    # either wrapped by the circulant or kept exact
+    shape, spacing = (10, 24, 24), np.array([1 / 24, 1 / 24, 0.1])
+    B = rng.normal(size=(int(np.prod(shape)), 2))
+    iterations = []
+    for exact_axis in (0, structured._EXACT_AXIS):
+        monkeypatch.setattr(structured, "_EXACT_AXIS", exact_axis)
+        op = _toeplitz(shape, 0.5, alpha=1e-6, spacing=spacing)
+        precond = op.preconditioner(1e-10)
+        assert isinstance(precond, BoundaryDeflation)
+        X, it, res = solve(op.matvec, B, tol=1e-10, max_iter=3000, precond=precond)
+        assert np.all(res < 1e-10)
+        assert_allclose(op.matvec(X), B, atol=1e-8 * np.abs(B).max())
+        iterations.append(it)
+    assert 1.3 * iterations[1] < iterations[0], iterations
 
 
 def test_preconditioner_choice_follows_the_kernel_width(monkeypatch):

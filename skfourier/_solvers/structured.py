@@ -10,6 +10,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.fft
+import torch
 
 from .._grid import lattice_indices
 from ..kernels import stationary_ntk
@@ -18,6 +19,10 @@ from .iterative import KrylovSolver
 
 # A lattice prediction may use a fine grid this many times larger than train + test.
 _MAX_FINE_FACTOR = 64
+# Axes this short (the frames of a video kept for training) are solved exactly by the
+# preconditioner, up to this many points per block (see ToeplitzKernel.precondition).
+_EXACT_AXIS = 32
+_EXACT_BLOCK = 64
 # Plain CG is kept when its predicted iteration count is at most this (see preconditioner).
 _PLAIN_CG_ITERATIONS = 300
 
@@ -69,10 +74,14 @@ def _embed(generator, shape):
     return out
 
 
-def _chan(generator, shape):
-    """T. Chan's optimal circulant approximation (one level per axis) of the Toeplitz kernel."""
+def _chan(generator, shape, axes=None):
+    """T. Chan's optimal circulant approximation (one level per axis) of the Toeplitz kernel.
+
+    Only along ``axes`` (default: all); the others keep their 2N - 1 lags.
+    """
     out = generator
-    for axis, n in enumerate(shape):
+    for axis in range(len(shape)) if axes is None else axes:
+        n = shape[axis]
         i = np.arange(n).reshape([-1 if a == axis else 1 for a in range(out.ndim)])
         pos = np.take(out, np.arange(n - 1, 2 * n - 1), axis=axis)      # t(i)
         neg = np.take(out, np.arange(-1, n - 1), axis=axis)              # t(i - N), i >= 1
@@ -135,16 +144,71 @@ class ToeplitzKernel:
             out += self.alpha * V
         return out
 
+    @cached_property
+    def exact_axes(self):
+        """Axes the preconditioner keeps Toeplitz: the short ones (few video frames).
+
+        Smallest first, up to :data:`_EXACT_BLOCK` points per block and never
+        all axes. A circulant wraps the first frame onto the last; on an axis
+        of ten samples that error is no boundary effect but the whole axis.
+        """
+        exact, block = [], 1
+        for axis in sorted(range(len(self.shape)), key=lambda a: self.shape[a])[:-1]:
+            n = self.shape[axis]
+            if n > _EXACT_AXIS or block * n > _EXACT_BLOCK:
+                break
+            exact.append(axis)
+            block *= n
+        return tuple(exact)
+
+    @cached_property
+    def _block_inverse(self):
+        """Inverses of the preconditioner's blocks, one per frequency of the circulant axes.
+
+        Chan's circulant along the other axes diagonalises them by FFT; what
+        is left at each frequency ``w`` is a Hermitian Toeplitz matrix over
+        the exact axes, ``T_w[s, s'] = c_(s - s')(w)``, inverted here with its
+        eigenvalues floored as the circulant's are.
+        """
+        exact = self.exact_axes
+        circ = tuple(a for a in range(len(self.shape)) if a not in exact)
+        C = scipy.fft.rfftn(_chan(self.generator, self.shape, circ), axes=circ, workers=-1)
+        C = np.moveaxis(C, exact, range(len(exact)))        # lags of the exact axes first
+        sizes = [self.shape[a] for a in exact]
+        pos = [g.ravel() for g in np.meshgrid(*map(np.arange, sizes), indexing="ij")]
+        T = C[tuple(p[:, None] - p[None, :] + n - 1 for p, n in zip(pos, sizes))]
+        lam, V = torch.linalg.eigh(torch.from_numpy(np.moveaxis(T, (0, 1), (-2, -1)).copy()))
+        lam = torch.clamp(lam, min=1e-6 * float(lam.abs().max())) + self.alpha
+        return (V / lam[..., None, :]) @ V.conj().transpose(-2, -1)
+
     def precondition(self, R):
-        """Apply the inverse of T. Chan's circulant preconditioner."""
+        """Apply the inverse of the preconditioner: T. Chan's circulant, exact on short axes.
+
+        Without short axes, the circulant's inverse by FFT. With them
+        (:attr:`exact_axes`), a circulant along the long axes only and the
+        exact Toeplitz coupling along the short ones: one small dense solve
+        per frequency (128^2 x 10 frames at scale 0.5: 95 CG iterations
+        instead of 162).
+        """
         k = R.shape[1]
-        # a symmetric kernel gives a symmetric circulant: real, even eigenvalues, so the
-        # real FFT's half spectrum holds them all
-        half = self.chan[..., :self.shape[-1] // 2 + 1]
-        F = scipy.fft.rfftn(R.reshape(self.shape + (k,)), axes=self.axes, workers=-1)
-        F /= half[..., None]
-        out = scipy.fft.irfftn(F, s=self.shape, axes=self.axes, workers=-1)
-        return out.reshape(self.n, k)
+        A = R.reshape(self.shape + (k,))
+        exact = self.exact_axes
+        if not exact:
+            # a symmetric kernel gives a symmetric circulant: real, even eigenvalues, so the
+            # real FFT's half spectrum holds them all
+            half = self.chan[..., :self.shape[-1] // 2 + 1]
+            F = scipy.fft.rfftn(A, axes=self.axes, workers=-1)
+            F /= half[..., None]
+            return scipy.fft.irfftn(F, s=self.shape, axes=self.axes, workers=-1).reshape(self.n, k)
+        front = range(len(exact))
+        A = np.moveaxis(A, exact, front)
+        circ = tuple(range(len(exact), len(self.shape)))
+        F = scipy.fft.rfftn(A, axes=circ, workers=-1)         # (exact..., frequencies..., k)
+        blocks = F.reshape((-1,) + F.shape[len(exact):])       # (block, frequencies..., k)
+        Z = self._block_inverse @ torch.from_numpy(np.moveaxis(blocks, 0, -2).copy())
+        F = np.moveaxis(Z.numpy(), -2, 0).reshape(F.shape)
+        out = scipy.fft.irfftn(F, s=A.shape[len(exact):-1], axes=circ, workers=-1)
+        return np.moveaxis(out, front, exact).reshape(self.n, k)
 
     def preconditioner(self, tol):
         """CG's preconditioner for this kernel: none, or the circulant with the boundary deflated.
