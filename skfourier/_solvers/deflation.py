@@ -94,20 +94,21 @@ class BoundaryDeflation:
         return None if factor is None else cls(factor, index, matvec, circulant_solve)
 
     def _ring_solve(self, R):
-        """``Q R = Z E^-1 Z^T R``."""
-        out = np.zeros_like(R)
+        """``E^-1 Z^T R``, the ring's values of ``Q R = Z E^-1 Z^T R``."""
         # (R^T E^-1)^T: the inverse is symmetric, and MKL streams it 1.2-1.5x faster as the
         # right operand of a product with few rows
-        out[self.index] = matmul(R[self.index].T, self.inverse).T
-        return out
+        return matmul(R[self.index].T, self.inverse).T
 
     def start(self, B):
         """``x0 = Q b``: the exact solution on the ring, so that ``Z^T r0 = 0``."""
-        return self._ring_solve(B)
+        out = np.zeros_like(B)
+        out[self.index] = self._ring_solve(B)
+        return out
 
     def __call__(self, R):
-        Y = self.circulant_solve(R)
-        return Y - self._ring_solve(self.matvec(Y))
+        Y = self.circulant_solve(R)              # a fresh array: updated in place
+        Y[self.index] -= self._ring_solve(self.matvec(Y))
+        return Y
 
 
 def ring_factor(generator, shape, alpha, index):

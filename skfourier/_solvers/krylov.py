@@ -15,12 +15,13 @@ def conjugate_gradient(matvec, B, *, tol, max_iter, precond=None, X0=None, callb
     """
     X = np.zeros_like(B) if X0 is None else X0.copy()
     R = B - matvec(X) if X0 is not None else B.copy()
-    bnorm = np.linalg.norm(B, axis=0)
+    bnorm = _norms(B)
     bnorm[bnorm == 0] = 1.0
-    res = np.linalg.norm(R, axis=0) / bnorm
+    res = _norms(R) / bnorm
     Z = precond(R) if precond is not None else R
     P = Z.copy()
     rz = np.einsum("ij,ij->j", R, Z)
+    step = np.empty_like(B)  # the updates in place: no n-sized temporaries per iteration
     it = 0
     while it < max_iter and np.any(res >= tol):
         it += 1
@@ -28,17 +29,23 @@ def conjugate_gradient(matvec, B, *, tol, max_iter, precond=None, X0=None, callb
         pap = np.einsum("ij,ij->j", P, AP)
         active = (res >= tol) & (pap > 0)
         alpha = np.where(active, rz / np.where(active, pap, 1.0), 0.0)
-        X += alpha * P
-        R -= alpha * AP
-        res = np.linalg.norm(R, axis=0) / bnorm
+        X += np.multiply(P, alpha, out=step)
+        R -= np.multiply(AP, alpha, out=step)
+        res = _norms(R) / bnorm
         Z = precond(R) if precond is not None else R
         rz_new = np.einsum("ij,ij->j", R, Z)
         beta = np.where(active, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
         rz = rz_new
-        P = Z + beta * P
+        P *= beta
+        P += Z
         if callback is not None:
             callback(it, float(np.max(res)))
     return X, it, res
+
+
+def _norms(A):
+    """Column norms without an n-sized temporary."""
+    return np.sqrt(np.einsum("ij,ij->j", A, A))
 
 
 def solve(matvec, B, *, tol, max_iter, precond=None, callback=None):
