@@ -58,8 +58,9 @@ def _relu_layers(rho, tau, pm, j, sx, sy, depth, w2, b2):
     Works on ``rho = Sigma / (s_x s_y)`` and ``tau = Theta / (s_x s_y)`` with
     ``s = sqrt(Sigma(x, x))`` rather than on the kernels themselves: the
     recursion needs ``rho`` for ``arccos`` anyway, and in these units a layer
-    is a few full passes over the tile (the work is memory-bound) with no
-    row and column scaling when ``bias_std = 0`` (``rho' = J1 / pi`` then).
+    is an ``arccos``, a ``sqrt`` and a few cheap passes over a cache-resident
+    tile, with no row and column scaling when ``bias_std = 0`` (``rho' = J1 /
+    pi`` then).
     ``tau`` is ``None`` for the NNGP; ``pm`` and ``j`` are scratch tiles.
     Returns ``(rho, tau, s_x, s_y)`` after the last layer (``rho`` is left
     unscaled there when ``tau`` is the result).
@@ -98,10 +99,10 @@ _PI = torch.tensor(math.pi, dtype=torch.float64)
 def _fill_tiles(out, tiles, inner, d, qx, qy, depth, weight_std, b2, kind):
     """Write the kernel into ``out[rows, cols]`` for each ``(rows, cols)`` of ``tiles``.
 
-    ``inner(rows, cols, buf)`` writes the inputs' ``d (x . y / d)`` into
-    ``buf``, ``qx, qy`` are their ``x . x / d``. Each tile is worked on in four scratch
-    buffers of ``_TILE`` entries, small enough to stay in cache across the
-    passes of every layer.
+    ``inner(rows, cols, buf)`` writes the inputs' inner products ``x . y``
+    into ``buf`` (divided by ``d`` here), ``qx, qy`` are their ``x . x / d``.
+    Each tile is worked on in four scratch buffers of ``_TILE`` entries,
+    small enough to stay in cache across the passes of every layer.
     """
     w2 = float(weight_std) ** 2
     sx, sy = torch.sqrt(w2 * qx + b2), torch.sqrt(w2 * qy + b2)

@@ -13,6 +13,7 @@ import scipy.fft
 import torch
 
 from .._grid import lattice_indices
+from .._validation import memory_budget
 from ..kernels import stationary_ntk
 from .deflation import BoundaryDeflation
 from .iterative import KrylovSolver
@@ -148,14 +149,17 @@ class ToeplitzKernel:
     def exact_axes(self):
         """Axes the preconditioner keeps Toeplitz: the short ones (few video frames).
 
-        Smallest first, up to :data:`_EXACT_BLOCK` points per block and never
-        all axes. A circulant wraps the first frame onto the last; on an axis
-        of ten samples that error is no boundary effect but the whole axis.
+        Smallest first, up to :data:`_EXACT_BLOCK` points per block, never
+        all axes, and within the memory budget (the blocks' inverses and their
+        eigendecompositions hold about ``24 n block`` bytes). A circulant wraps
+        the first frame onto the last; on an axis of ten samples that error is
+        no boundary effect but the whole axis.
         """
         exact, block = [], 1
         for axis in sorted(range(len(self.shape)), key=lambda a: self.shape[a])[:-1]:
             n = self.shape[axis]
-            if n > _EXACT_AXIS or block * n > _EXACT_BLOCK:
+            if (n > _EXACT_AXIS or block * n > _EXACT_BLOCK
+                    or 24 * self.n * block * n > memory_budget()):
                 break
             exact.append(axis)
             block *= n
