@@ -42,6 +42,13 @@ narrow. In the clip, sigma_t = 5 is at the prior's spread one frame away from
 the training frames, sigma_t = 0.5 approaches it slowly: the seed's noisy
 frames are the ensemble disagreeing. (At t = 1000 the training frames are not
 yet fitted exactly, hence a std above zero at distance 0.)
+
+Why these sizes: the exact std costs two Krylov solves per point for the NTK
+ensemble (one for the NNGP), so calibration on every held-out pixel of the
+paper's 512 x 512 photo would be 131,072 solves on a 65,536-pixel lattice.
+At that scale ``skfourier image PHOTO --std`` computes it at a strided
+subset of the held-out pixels (``--std-points``), and the NNGP posterior at a
+finite ``t`` has a low-rank path for every pixel (``benchmarks/``).
 """
 
 import os
