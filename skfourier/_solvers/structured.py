@@ -201,7 +201,8 @@ class ToeplitzKernel:
         """
         if not self.exact_axes:
             return self.chan.ravel()
-        return self._blocks[0].numpy().ravel() + self.alpha
+        # not floored as the inverse is: the small eigenvalues are what predict CG's cost
+        return np.maximum(self._blocks[0].numpy().ravel(), 0.0) + self.alpha
 
     def precondition(self, R):
         """Apply the inverse of the preconditioner: T. Chan's circulant, exact on short axes.
@@ -251,10 +252,10 @@ class ToeplitzKernel:
         return self._preconditioner[1]
 
     def _choose_preconditioner(self, tol):
-        chan = np.sort(self._approximant_spectrum())
-        if chan.size < 2:
+        lam = np.sort(self._approximant_spectrum())
+        if lam.size < 2:
             return None
-        plain = 0.5 * np.sqrt(chan[-2] / chan[0]) * np.log(2.0 / tol)
+        plain = 0.5 * np.sqrt(lam[-2] / max(lam[0], 1e-300)) * np.log(2.0 / tol)
         if plain <= _PLAIN_CG_ITERATIONS:
             return None
         deflation = BoundaryDeflation.on_ring(self.generator, self.shape, self.alpha,
