@@ -200,25 +200,43 @@ def _toeplitz(shape, scale, alpha=0.0, spacing=None, depth=3, bias_std=0.0, n_fr
 
 
 def test_boundary_ring_takes_small_faces_first():
-    ring = boundary_ring((6, 9), max_points=100)
+    ring, axes = boundary_ring((6, 9), max_points=100)
     mask = np.zeros((6, 9), bool)
     mask.flat[ring] = True
     assert ring.size == 2 * 6 + 2 * 9 - 4 and not mask[1:-1, 1:-1].any()
+    assert axes == (1, 0)
     # a clip of 5 frames: the spatial edges of every frame, not the first and last frames
     video = np.zeros((5, 20, 20), bool)
-    video.flat[boundary_ring((5, 20, 20), max_points=1000)] = True
+    ring, axes = boundary_ring((5, 20, 20), max_points=1000)
+    video.flat[ring] = True
     assert video[:, 0, :].all() and video[:, :, -1].all() and not video[2, 1:-1, 1:-1].any()
+    assert sorted(axes) == [1, 2]
     assert boundary_ring((5, 20, 20), max_points=100) is None
     assert boundary_ring((2, 2), max_points=100) is None  # no axis with an interior
     # by default at most a quarter of the grid: here the first and last columns only
-    assert_allclose(boundary_ring((6, 9)), np.sort(np.r_[0:54:9, 8:54:9]))
-    assert boundary_ring((64, 64)).size == 4 * 63
+    ring, axes = boundary_ring((6, 9))
+    assert_allclose(ring, np.sort(np.r_[0:54:9, 8:54:9])) and axes == (1,)
+    assert boundary_ring((64, 64))[0].size == 4 * 63
+
+
+@pytest.mark.parametrize("shape, max_points", [
+    ((7, 9), 100),            # image: all four edges, corners from the first face
+    ((6, 9), None),           # the first and last columns only
+    ((4, 6, 5), 1000),        # video: the spatial edges of every frame
+    ((3, 5, 7), 1000),        # every face of a box
+])
+def test_face_product_is_the_matvec_on_the_ring(shape, max_points, rng):
+    op = _toeplitz(shape, scale=2.0, alpha=0.3)
+    index, axes = boundary_ring(shape, max_points=max_points)
+    V = rng.normal(size=(op.n, 3))
+    assert_allclose(op.face_product(index, axes)(V), op.matvec(V)[index], rtol=1e-12,
+                    atol=1e-12 * np.abs(V).sum())
 
 
 def test_ring_factor_is_the_kernel_on_the_ring():
     shape = (3, 5, 7)                                   # three axes: the flat lag strides
     op = _toeplitz(shape, scale=2.0, alpha=0.5)
-    ring = boundary_ring(shape, max_points=100)
+    ring, _ = boundary_ring(shape, max_points=100)
     dense = op.matvec(np.eye(op.n))[np.ix_(ring, ring)]
     L = ring_factor(op.generator, shape, op.alpha, ring).numpy()
     assert_allclose(L @ L.T, dense, rtol=1e-10, atol=1e-12)

@@ -63,16 +63,43 @@ class Grid:
         return flat[self.flat]
 
 
-def _embed(generator, shape):
-    """Circulant embedding (2N per axis) of a centred lag generator (2N - 1 per axis)."""
+def _embed(generator, shape, axes=None):
+    """Circulant embedding (2N per axis) of a centred lag generator (2N - 1 per axis).
+
+    Only along ``axes`` (default: all); the others keep their 2N - 1 lags.
+    """
     out = generator
-    for axis, n in enumerate(shape):
+    for axis in range(len(shape)) if axes is None else axes:
+        n = shape[axis]
         pos = np.take(out, np.arange(n - 1, 2 * n - 1), axis=axis)      # lags 0 .. N-1
         neg = np.take(out, np.arange(0, n - 1), axis=axis)               # lags -(N-1) .. -1
         pad_shape = list(out.shape)
         pad_shape[axis] = 1
         out = np.concatenate([pos, np.zeros(pad_shape), neg], axis=axis)
     return out
+
+
+def _forward(A, shape, axes):
+    """FFT of the zero-padded (2N per axis) data ``A`` over ``axes``, real FFT on the last.
+
+    One axis at a time, so that each transform runs only over the data the
+    previous ones filled (the padding is skipped, not transformed).
+    """
+    F = scipy.fft.rfft(A, n=2 * shape[axes[-1]], axis=axes[-1], workers=-1)
+    for axis in reversed(axes[:-1]):
+        F = scipy.fft.fft(F, n=2 * shape[axis], axis=axis, workers=-1)
+    return F
+
+
+def _inverse(F, shape, axes):
+    """Inverse of :func:`_forward`, cropped to ``shape``: each axis' padded half is dropped
+    as soon as it is transformed."""
+    for axis in axes[:-1]:
+        F = scipy.fft.ifft(F, axis=axis, workers=-1)[(slice(None),) * axis
+                                                     + (slice(0, shape[axis]),)]
+    last = axes[-1]
+    out = scipy.fft.irfft(F, n=2 * shape[last], axis=last, workers=-1)
+    return out[(slice(None),) * last + (slice(0, shape[last]),)]
 
 
 def _chan(generator, shape, axes=None):
@@ -88,6 +115,65 @@ def _chan(generator, shape, axes=None):
         neg = np.take(out, np.arange(-1, n - 1), axis=axis)              # t(i - N), i >= 1
         out = ((n - i) * pos + i * neg) / n
     return out
+
+
+class FaceProduct:
+    """``(K + alpha I) V`` at points on end faces of the grid only, without a full product.
+
+    The deflated preconditioner (:mod:`.deflation`) needs the product on the
+    boundary ring alone. On the two end faces of axis ``a`` only the lags
+    along ``a`` must be summed one by one: transform ``V`` over the other axes
+    (as :meth:`ToeplitzKernel.matvec` does), contract its ``N_a`` slices with
+    the generator transformed the same way, and invert on the two faces
+    alone, a fraction of the full product's transforms.
+
+    Parameters
+    ----------
+    generator, shape, alpha
+        As :class:`ToeplitzKernel`.
+    index : ndarray of int
+        Flat C-order indices of the points wanted, each on an end face of
+        one of ``axes``; the product's rows come in this order.
+    axes : tuple of int
+    """
+
+    def __init__(self, generator, shape, alpha, index, axes):
+        self.shape, self.alpha, self.index = tuple(shape), alpha, index
+        coords = np.unravel_index(index, shape)
+        todo = np.ones(index.size, bool)
+        self.parts = []
+        for a in axes:
+            n = shape[a]
+            other = tuple(b for b in range(len(shape)) if b != a)
+            on_face = todo & ((coords[a] == 0) | (coords[a] == n - 1))
+            todo &= ~on_face            # a corner is taken from the first face that holds it
+            dest = np.flatnonzero(on_face)
+            face_shape = (2,) + tuple(shape[b] for b in other)
+            src = np.ravel_multi_index((np.minimum(coords[a][dest], 1),)
+                                       + tuple(coords[b][dest] for b in other), face_shape)
+            G = np.moveaxis(scipy.fft.rfftn(_embed(generator, shape, other), axes=other,
+                                            workers=-1), a, -1)
+            # face 0 sums the lags 0 - j, face N - 1 the lags N - 1 - j, for j = 0 .. N - 1:
+            # a (2, N) matrix per frequency of the other axes
+            lags = np.stack([G[..., n - 1::-1], G[..., 2 * n - 2:n - 2:-1]], axis=-2)
+            lags = torch.from_numpy(np.ascontiguousarray(lags))  # contiguous GEMM operand
+            self.parts.append((a, other, face_shape, lags, dest, src))
+        if todo.any():
+            raise ValueError("FaceProduct: some points lie on none of the faces")
+
+    def __call__(self, V):
+        k = V.shape[1]
+        A = V.reshape(self.shape + (k,))
+        out = np.empty((self.index.size, k))
+        for a, other, face_shape, lags, dest, src in self.parts:
+            F = np.moveaxis(_forward(A, self.shape, other), a, -2)   # (frequencies..., N, k)
+            # batched over the frequencies: torch's strided batched GEMM reads F in place
+            faces = np.moveaxis(torch.matmul(lags, torch.from_numpy(F)).numpy(), -2, 0)
+            faces = _inverse(faces, face_shape, tuple(range(1, len(face_shape))))
+            out[dest] = faces.reshape(-1, k)[src]
+        if self.alpha:
+            out += self.alpha * V[self.index]
+        return out
 
 
 class ToeplitzKernel:
@@ -130,20 +216,17 @@ class ToeplitzKernel:
         it is transformed (25-40% less work than ``rfftn`` / ``irfftn``).
         """
         k = V.shape[1]
-        last = len(self.shape) - 1
-        F = scipy.fft.rfft(V.reshape(self.shape + (k,)), n=self.fft_shape[last], axis=last,
-                           workers=-1)
-        for axis in reversed(range(last)):
-            F = scipy.fft.fft(F, n=self.fft_shape[axis], axis=axis, workers=-1)
+        F = _forward(V.reshape(self.shape + (k,)), self.shape, self.axes)
         F *= self.spectrum[..., None]
-        for axis in range(last):
-            F = scipy.fft.ifft(F, axis=axis, workers=-1)[(slice(None),) * axis
-                                                         + (slice(0, self.shape[axis]),)]
-        out = scipy.fft.irfft(F, n=self.fft_shape[last], axis=last, workers=-1)
-        out = out[..., :self.shape[last], :].reshape(self.n, k)
+        out = _inverse(F, self.shape, self.axes).reshape(self.n, k)
         if self.alpha:
             out += self.alpha * V
         return out
+
+    def face_product(self, index, axes):
+        """The product at the points ``index`` on the end faces of ``axes``: a
+        :class:`FaceProduct`."""
+        return FaceProduct(self.generator, self.shape, self.alpha, index, axes)
 
     @cached_property
     def exact_axes(self):
@@ -255,8 +338,7 @@ class ToeplitzKernel:
         lam = self._approximant_spectrum()
         if lam.size < 2 or plain_cg_iterations(lam, tol) <= _PLAIN_CG_ITERATIONS:
             return None
-        deflation = BoundaryDeflation.on_ring(self.generator, self.shape, self.alpha,
-                                              self.matvec, self.precondition)
+        deflation = BoundaryDeflation.on_ring(self)
         return self.precondition if deflation is None else deflation
 
 
