@@ -13,13 +13,14 @@ def conjugate_gradient(matvec, B, *, tol, max_iter, precond=None, X0=None, callb
 
     ``callback(iteration, largest relative residual)`` is called after each step.
     """
-    X = np.zeros_like(B) if X0 is None else X0.copy()
-    R = B - matvec(X) if X0 is not None else B.copy()
+    # copies keep the operator's memory layout (the FFT solver's vectors are column-major)
+    X = np.zeros_like(B) if X0 is None else X0.copy(order="K")
+    R = B - matvec(X) if X0 is not None else B.copy(order="K")
     bnorm = _norms(B)
     bnorm[bnorm == 0] = 1.0
     res = _norms(R) / bnorm
     Z = precond(R) if precond is not None else R
-    P = Z.copy()
+    P = Z.copy(order="K")
     rz = np.einsum("ij,ij->j", R, Z)
     step = np.empty_like(B)  # the updates in place: no n-sized temporaries per iteration
     it = 0

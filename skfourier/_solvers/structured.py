@@ -79,27 +79,40 @@ def _embed(generator, shape, axes=None):
     return out
 
 
-def _forward(A, shape, axes):
-    """FFT of the zero-padded (2N per axis) data ``A`` over ``axes``, real FFT on the last.
+def _forward(A, axes):
+    """FFT over ``axes`` of ``A`` zero-padded to twice its length there, a real FFT on the last.
 
     One axis at a time, so that each transform runs only over the data the
     previous ones filled (the padding is skipped, not transformed).
     """
-    F = scipy.fft.rfft(A, n=2 * shape[axes[-1]], axis=axes[-1], workers=-1)
+    F = scipy.fft.rfft(A, n=2 * A.shape[axes[-1]], axis=axes[-1], workers=-1)
     for axis in reversed(axes[:-1]):
-        F = scipy.fft.fft(F, n=2 * shape[axis], axis=axis, workers=-1)
+        F = scipy.fft.fft(F, n=2 * A.shape[axis], axis=axis, workers=-1)
     return F
 
 
-def _inverse(F, shape, axes):
-    """Inverse of :func:`_forward`, cropped to ``shape``: each axis' padded half is dropped
-    as soon as it is transformed."""
-    for axis in axes[:-1]:
-        F = scipy.fft.ifft(F, axis=axis, workers=-1)[(slice(None),) * axis
-                                                     + (slice(0, shape[axis]),)]
-    last = axes[-1]
-    out = scipy.fft.irfft(F, n=2 * shape[last], axis=last, workers=-1)
-    return out[(slice(None),) * last + (slice(0, shape[last]),)]
+def _inverse(F, axes, sizes):
+    """Inverse of :func:`_forward`, cropped to ``sizes`` along ``axes``: each axis' padded half
+    is dropped as soon as it is transformed."""
+    for axis, n in zip(axes[:-1], sizes[:-1]):
+        F = scipy.fft.ifft(F, axis=axis, workers=-1)[(slice(None),) * axis + (slice(0, n),)]
+    out = scipy.fft.irfft(F, n=2 * sizes[-1], axis=axes[-1], workers=-1)
+    return out[(slice(None),) * axes[-1] + (slice(0, sizes[-1]),)]
+
+
+def channel_major(V, shape):
+    """Samples (n, k) -> array (k, *shape): a view of the operator's column-major arrays.
+
+    The FFT solver keeps its vectors column-major (:meth:`FFTSolver._to_operator`),
+    so each channel is a contiguous grid and every transform runs over
+    contiguous data (1024^2, 3 channels: a matvec in 0.16 s instead of 0.19 s).
+    """
+    return V.T.reshape((V.shape[1],) + tuple(shape))
+
+
+def samples(A):
+    """Inverse of :func:`channel_major`: (k, *shape) -> column-major (n, k)."""
+    return A.reshape(A.shape[0], -1).T
 
 
 def _chan(generator, shape, axes=None):
@@ -151,26 +164,26 @@ class FaceProduct:
             face_shape = (2,) + tuple(shape[b] for b in other)
             src = np.ravel_multi_index((np.minimum(coords[a][dest], 1),)
                                        + tuple(coords[b][dest] for b in other), face_shape)
-            G = np.moveaxis(scipy.fft.rfftn(_embed(generator, shape, other), axes=other,
-                                            workers=-1), a, -1)
-            # face 0 sums the lags 0 - j, face N - 1 the lags N - 1 - j, for j = 0 .. N - 1:
-            # a (2, N) matrix per frequency of the other axes
-            lags = np.stack([G[..., n - 1::-1], G[..., 2 * n - 2:n - 2:-1]], axis=-2)
-            lags = torch.from_numpy(np.ascontiguousarray(lags))  # contiguous GEMM operand
+            G = scipy.fft.rfftn(_embed(generator, shape, other), axes=other, workers=-1)
+            # face 0 sums the lags 0 - j, face N - 1 the lags N - 1 - j, for j = 0 .. N - 1
+            lags = np.stack([np.take(G, np.arange(n - 1, -1, -1), axis=a),
+                             np.take(G, np.arange(2 * n - 2, n - 2, -1), axis=a)])
             self.parts.append((a, other, face_shape, lags, dest, src))
         if todo.any():
             raise ValueError("FaceProduct: some points lie on none of the faces")
 
     def __call__(self, V):
         k = V.shape[1]
-        A = V.reshape(self.shape + (k,))
+        A = channel_major(V, self.shape)
         out = np.empty((self.index.size, k))
         for a, other, face_shape, lags, dest, src in self.parts:
-            F = np.moveaxis(_forward(A, self.shape, other), a, -2)   # (frequencies..., N, k)
-            # batched over the frequencies: torch's strided batched GEMM reads F in place
-            faces = np.moveaxis(torch.matmul(lags, torch.from_numpy(F)).numpy(), -2, 0)
-            faces = _inverse(faces, face_shape, tuple(range(1, len(face_shape))))
-            out[dest] = faces.reshape(-1, k)[src]
+            F = _forward(A, tuple(b + 1 for b in other))            # (k, frequencies...)
+            d = len(self.shape)
+            # the sum over the lags along a, frequency by frequency of the other axes
+            faces = np.einsum(lags, [0, *range(2, d + 2)], F, [1, *range(2, d + 2)],
+                              [1, 0, *(b + 2 for b in other)])     # (k, 2, frequencies...)
+            faces = _inverse(faces, tuple(range(2, d + 1)), face_shape[1:])
+            out[dest] = faces.reshape(k, -1)[:, src].T
         if self.alpha:
             out += self.alpha * V[self.index]
         return out
@@ -215,10 +228,10 @@ class ToeplitzKernel:
         ones filled, and the inverse drops each axis' padded half as soon as
         it is transformed (25-40% less work than ``rfftn`` / ``irfftn``).
         """
-        k = V.shape[1]
-        F = _forward(V.reshape(self.shape + (k,)), self.shape, self.axes)
-        F *= self.spectrum[..., None]
-        out = _inverse(F, self.shape, self.axes).reshape(self.n, k)
+        axes = tuple(a + 1 for a in self.axes)
+        F = _forward(channel_major(V, self.shape), axes)
+        F *= self.spectrum
+        out = samples(_inverse(F, axes, self.shape))
         if self.alpha:
             out += self.alpha * V
         return out
@@ -296,16 +309,15 @@ class ToeplitzKernel:
         per frequency (128^2 x 10 frames at scale 0.5: 95 CG iterations
         instead of 162).
         """
-        k = R.shape[1]
-        A = R.reshape(self.shape + (k,))
         exact = self.exact_axes
         if not exact:
             # a symmetric kernel gives a symmetric circulant: real, even eigenvalues, so the
             # real FFT's half spectrum holds them all
-            half = self.chan[..., :self.shape[-1] // 2 + 1]
-            F = scipy.fft.rfftn(A, axes=self.axes, workers=-1)
-            F /= half[..., None]
-            return scipy.fft.irfftn(F, s=self.shape, axes=self.axes, workers=-1).reshape(self.n, k)
+            axes = tuple(a + 1 for a in self.axes)
+            F = scipy.fft.rfftn(channel_major(R, self.shape), axes=axes, workers=-1)
+            F /= self.chan[..., :self.shape[-1] // 2 + 1]
+            return samples(scipy.fft.irfftn(F, s=self.shape, axes=axes, workers=-1))
+        A = np.moveaxis(channel_major(R, self.shape), 0, -1)
         front = range(len(exact))
         A = np.moveaxis(A, exact, front)
         circ = tuple(range(len(exact), len(self.shape)))
@@ -314,7 +326,7 @@ class ToeplitzKernel:
         Z = self._block_inverse @ torch.from_numpy(np.moveaxis(blocks, 0, -2).copy())
         F = np.moveaxis(Z.numpy(), -2, 0).reshape(F.shape)
         out = scipy.fft.irfftn(F, s=A.shape[len(exact):-1], axes=circ, workers=-1)
-        return np.moveaxis(out, front, exact).reshape(self.n, k)
+        return samples(np.moveaxis(np.moveaxis(out, front, exact), -1, 0))
 
     def preconditioner(self, tol):
         """CG's preconditioner for this kernel: none, or the circulant with the boundary deflated.
@@ -504,7 +516,8 @@ class FFTSolver(KrylovSolver):
         return self.toeplitz.preconditioner(self.tol)
 
     def _to_operator(self, V):
-        return self.grid.to_array(V).reshape(self.grid.size, -1)
+        # column-major: each channel a contiguous grid for the FFTs (see channel_major)
+        return np.asfortranarray(self.grid.to_array(V).reshape(self.grid.size, -1))
 
     def _from_operator(self, V):
         return self.grid.from_array(V.reshape(self.grid.shape[::-1] + V.shape[1:]))
