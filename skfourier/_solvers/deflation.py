@@ -73,7 +73,7 @@ class BoundaryDeflation:
     ring_product : callable
         ``V -> (A V)`` on the ring's points only, rows in the order of its
         attribute ``index`` (:class:`~skfourier._solvers.structured.FaceProduct`):
-        the step needs no full matvec (1024^2: 0.07 s instead of 0.19 s).
+        the step needs no full matvec (1024^2, 3 channels: 0.07 s, a full matvec 0.14 s).
     circulant_solve : callable
         ``M^-1 V`` on arrays of shape (n, k).
     """

@@ -92,12 +92,22 @@ def _forward(A, axes):
 
 
 def _inverse(F, axes, sizes):
-    """Inverse of :func:`_forward`, cropped to ``sizes`` along ``axes``: each axis' padded half
-    is dropped as soon as it is transformed."""
+    """Inverse of :func:`_forward` (which it may overwrite), cropped to ``sizes`` along ``axes``.
+
+    Each axis' padded half is dropped as soon as it is transformed. The last
+    (real) transform runs one leading slice (channel) at a time: after the
+    crops each slice is contiguous, where the whole array is not and would be
+    copied (at 2048^2 the fine grid's copy is 0.4 GB).
+    """
     for axis, n in zip(axes[:-1], sizes[:-1]):
-        F = scipy.fft.ifft(F, axis=axis, workers=-1)[(slice(None),) * axis + (slice(0, n),)]
-    out = scipy.fft.irfft(F, n=2 * sizes[-1], axis=axes[-1], workers=-1)
-    return out[(slice(None),) * axes[-1] + (slice(0, sizes[-1]),)]
+        F = scipy.fft.ifft(F, axis=axis, workers=-1, overwrite_x=True)
+        F = F[(slice(None),) * axis + (slice(0, n),)]
+    last, n = axes[-1] - 1, sizes[-1]          # the last axis within a leading slice
+    out = np.empty(F.shape[:axes[-1]] + (n,) + F.shape[axes[-1] + 1:])
+    for i, part in enumerate(F):
+        out[i] = scipy.fft.irfft(part, n=2 * n, axis=last, workers=-1)[
+            (slice(None),) * last + (slice(0, n),)]
+    return out
 
 
 def channel_major(V, shape):
@@ -105,7 +115,8 @@ def channel_major(V, shape):
 
     The FFT solver keeps its vectors column-major (:meth:`FFTSolver._to_operator`),
     so each channel is a contiguous grid and every transform runs over
-    contiguous data (1024^2, 3 channels: a matvec in 0.16 s instead of 0.19 s).
+    contiguous data (1024^2, 3 channels: a matvec in 0.14 s instead of 0.16 s with the
+    channels interleaved).
     """
     return V.T.reshape((V.shape[1],) + tuple(shape))
 
@@ -426,12 +437,12 @@ def predict_on_lattice(coef_array, refinement, index, fine_profile):
     grid_shape = coef_array.shape[:-1]
     low, extent = lattice_extent(grid_shape, refinement, index)
     k = coef_array.shape[-1]
-    stuffed = np.zeros(tuple(extent) + (k,))
+    stuffed = np.zeros((k,) + tuple(extent))  # channel-major, as the operator keeps it
     sl = tuple(slice(-lo, -lo + (n - 1) * ri + 1, ri) for lo, n, ri in zip(low, grid_shape, r))
-    stuffed[sl] = coef_array
+    stuffed[(slice(None),) + sl] = np.moveaxis(coef_array, -1, 0)
     fine = ToeplitzKernel(fine_profile(tuple(extent)), tuple(extent), 0.0)
-    full = fine.matvec(stuffed.reshape(fine.n, k)).reshape(stuffed.shape)
-    return full[tuple((index[:, ::-1] - low).T)]
+    full = channel_major(fine.matvec(samples(stuffed)), extent)
+    return np.ascontiguousarray(full[(slice(None),) + tuple((index[:, ::-1] - low).T)].T)
 
 
 def lag_kernel(kernel, spacing, n_lags):
