@@ -49,8 +49,9 @@ NOTES = {
               "Chan's circulant), measured on the same systems when it landed, with the CG "
               "time ratio old / new: 256^2 scale 1: 307 (4.0x), scale 10: 94 (1.4x), scale "
               "100: 89 (2.0x, plain CG now); 512^2 scale 1: 625 (5.7x); video 128^2 x 5 "
-              "frames scale 0.5: 772 (2.8x), scale 5: 118 (0.9x). A deflated step costs two "
-              "matvecs and a circulant solve, so iterations drop more than time. Videos: the "
+              "frames scale 0.5: 772 (2.8x), scale 5: 118 (0.9x). A deflated step costs a "
+              "matvec, the product on the ring's faces alone, a circulant solve and a ring "
+              "solve, so iterations drop more than time. Videos: the "
               "few training frames are solved exactly by the preconditioner (circulant in "
               "space only; 128^2 x 5 frames: 79 -> 71 and 33 -> 31 iterations, 10 frames at "
               "scale 0.5: 162 -> 95), and the ring may hold 12,288 points, so the 256^2 x 10-"
@@ -59,8 +60,10 @@ NOTES = {
               "to torch's BLAS and the CG updates in place: 512^2 at scale 1 went from 9.1 to "
               "7.2 s at the same 57 iterations. 1024^2 at scale 40: issue #14 before: 150 s "
               "= 73 units, 241 iterations; the deflated circulant first: 83 s = 50 units, "
-              "150 iterations. The 2048^2 row was measured on its own, right after the "
-              "others (same code; its 15 minutes dominate a --large run)."
+              "150 iterations; the ring product on the faces alone: 44 units; vectors "
+              "column-major (each channel one contiguous grid, so every transform runs "
+              "over contiguous data): 30 units. 2048^2 at scale 80 went 533 -> 376 units "
+              "and 8.1 -> 6.9 GB with the same two changes."
               " Plain CG or not is decided from the spectrum of the operator the "
               "preconditioner inverts (on videos the block approximant; the full circulant "
               "wrapped the frames and overstated the smallest eigenvalue): the video "
@@ -147,7 +150,8 @@ def _split_sections(text):
             blocks[current] = ""
         if current:
             blocks[current] += line
-    return blocks
+    # one blank line between sections however often the file is rewritten
+    return {name: block.rstrip("\n") + "\n" for name, block in blocks.items()}
 
 
 if __name__ == "__main__":
