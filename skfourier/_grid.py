@@ -38,9 +38,16 @@ def lattice_indices(X, what="X"):
                              "video_to_regression.")
         shape.append(values.size)
     n_cells = int(np.prod(shape))
-    flat = np.ravel_multi_index(index.T, shape)
-    if n_cells != X.shape[0] or np.unique(flat).size != X.shape[0]:
+    if n_cells != X.shape[0] or not _each_once(np.ravel_multi_index(index.T, shape), n_cells):
         raise ValueError(f"{what} has {X.shape[0]} samples but its distinct coordinates span a "
                          f"grid of {' x '.join(map(str, shape))} = {n_cells} cells: it must hold "
                          "every grid point exactly once (a full image or video).")
     return index, tuple(shape)
+
+
+def _each_once(flat, n_cells):
+    """Whether ``n_cells`` flat indices hit every cell: O(n), where ``np.unique`` sorts
+    (6.5 M video samples: 2 s)."""
+    seen = np.zeros(n_cells, dtype=bool)
+    seen[flat] = True
+    return bool(seen.all())

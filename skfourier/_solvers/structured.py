@@ -15,6 +15,7 @@ import torch
 from .._grid import lattice_indices
 from .._validation import memory_budget
 from ..kernels import stationary_ntk
+from .base import matmul
 from .deflation import BoundaryDeflation
 from .iterative import KrylovSolver
 
@@ -451,7 +452,10 @@ def lag_kernel(kernel, spacing, n_lags):
     ``n_lags`` is in array order (reversed coordinates); so is the result,
     centred (index ``n_lags - 1`` is lag 0). The inner products ``gamma(0) .
     gamma(lag)`` of the encoder's features separate per frequency into
-    exponential sums: a small complex matrix product, not n x m work.
+    exponential sums: a small matrix product, not n x m work. The kernel is
+    even, so only the lags with a non-negative first component are computed
+    and the rest mirrored (the result is exactly symmetric, as the deflated
+    preconditioner's ring split assumes).
 
     Parameters
     ----------
@@ -467,18 +471,29 @@ def lag_kernel(kernel, spacing, n_lags):
     factors = []
     for axis, m in enumerate(n_lags):
         col = d - 1 - axis
-        offsets = np.arange(-(m - 1), m) * spacing[col]
-        factors.append(np.exp(2j * np.pi * np.outer(offsets, B[:, col])))
+        first = 0 if axis == 0 else -(m - 1)
+        factors.append(np.exp(2j * np.pi * np.outer(np.arange(first, m) * spacing[col],
+                                                    B[:, col])))
     prod = factors[0] * a2
     for f in factors[1:-1]:
         prod = (prod[:, None, :] * f[None, :, :]).reshape(-1, B.shape[0])
-    h = (prod @ factors[-1].T).real if len(factors) > 1 else prod.sum(1).real
-    h = h.reshape(tuple(2 * m - 1 for m in n_lags))
+    if len(factors) > 1:
+        # the real part of the complex product as one real product: Re P Re F^T - Im P Im F^T
+        last = factors[-1]
+        h = matmul(np.concatenate([prod.real, -prod.imag], axis=1),
+                   np.concatenate([last.real, last.imag], axis=1).T)
+    else:
+        h = prod.sum(1).real
+    h = h.reshape((n_lags[0],) + tuple(2 * m - 1 for m in n_lags[1:]))
     n_out = 2 * B.shape[0]
     inner = h / n_out
+    zero = inner[:1]                      # first lag 0: its own mirror image, made exactly so
+    zero[...] = (zero + zero[(slice(None),) + (slice(None, None, -1),) * (inner.ndim - 1)]) / 2
     norm_sq = a2.sum() / n_out
-    inner[tuple(m - 1 for m in n_lags)] = norm_sq  # lag 0 exactly
-    return stationary_ntk(inner, norm_sq, **kernel.params)
+    inner[(0,) + tuple(m - 1 for m in n_lags[1:])] = norm_sq  # lag 0 exactly
+    half = stationary_ntk(inner, norm_sq, **kernel.params)
+    mirrored = half[(slice(n_lags[0] - 1, 0, -1),) + (slice(None, None, -1),) * (half.ndim - 1)]
+    return np.concatenate([mirrored, half])
 
 
 class FFTSolver(KrylovSolver):
