@@ -135,9 +135,10 @@ def test_video_synthetic_and_gif(tmp_path, capsys):
     (["image", "{junk}"], "cannot read"),
     (["video", "missing.gif"], "not found"),
     (["video", "--synthetic", "--frames", "5", "--keep-every", "10"], "needs more"),
-    (["demo", "--size", "4"], "between 8 and 2048"),
-    (["demo", "--size", "100000"], "between 8 and 2048"),
+    (["demo", "--size", "4"], "between 8 and 4096"),
+    (["demo", "--size", "100000"], "between 8 and 4096"),
     (["video", "--synthetic", "--size", "5000"], "between 4 and 256"),
+    (["image", "{junk}", "--size", "4096", "--upscale", "4"], "keep it within 8192"),
     (["demo", "--out", "{file}"], "not a folder"),
     (["demo", "--out", "{nodir}/x"], "does not exist"),
 ])
