@@ -39,8 +39,8 @@ from .base import matmul
 from .dense import cholesky_factor
 
 #: Largest boundary ring deflated: the spatial edges of a 256 x 256 clip of 10 frames (10,200
-#: points) fit. Its two half inverses are 2 x 6144^2 doubles, 0.6 GB; 10,200 points take ~5 s
-#: to build and ~0.07 s per CG step.
+#: points) fit. Its two half inverses are 2 x 6144^2 doubles, 0.6 GB; 10,200 points take ~7 s
+#: to build (20 s as one matrix) and 0.065 s per CG step (0.13 s).
 MAX_RING = 12288
 
 
