@@ -25,10 +25,11 @@ IMAGE_SIDE = 1024
 #: Smallest image side that splits into even / odd lattices.
 MIN_IMAGE_SIDE = 8
 #: Largest image side the commands accept: a 12-megapixel photo at full resolution (4000 x
-#: 3000: 4.4 minutes, 5 GB on 2 cores); and the video frame side.
+#: 3000: 4.4 minutes, 5 GB on 2 cores).
 MAX_SIDE = 4096
 #: Largest side of an ``--upscale`` output (8192^2 RGB: 1.6 GB of predictions).
 MAX_UPSCALED_SIDE = 8192
+#: Largest video frame side.
 MAX_VIDEO_SIDE = 256
 #: Frame side of ``skfourier video --synthetic`` by default.
 SYNTHETIC_SIDE = 64
