@@ -488,12 +488,11 @@ def lag_kernel(kernel, spacing, n_lags):
     n_out = 2 * B.shape[0]
     inner = h / n_out
     zero = inner[:1]                      # first lag 0: its own mirror image, made exactly so
-    zero[...] = (zero + zero[(slice(None),) + (slice(None, None, -1),) * (inner.ndim - 1)]) / 2
+    zero[...] = (zero + np.flip(zero, axis=tuple(range(1, inner.ndim)))) / 2
     norm_sq = a2.sum() / n_out
     inner[(0,) + tuple(m - 1 for m in n_lags[1:])] = norm_sq  # lag 0 exactly
     half = stationary_ntk(inner, norm_sq, **kernel.params)
-    mirrored = half[(slice(n_lags[0] - 1, 0, -1),) + (slice(None, None, -1),) * (half.ndim - 1)]
-    return np.concatenate([mirrored, half])
+    return np.concatenate([np.flip(half[1:]), half])      # lag -l is lag l reversed
 
 
 class FFTSolver(KrylovSolver):
