@@ -97,10 +97,11 @@ class BoundaryDeflation:
         self.circulant_solve = circulant_solve
 
     @classmethod
-    def on_ring(cls, operator):
+    def on_ring(cls, operator, inner_solve):
         """Deflate the :func:`boundary_ring` of a
-        :class:`~skfourier._solvers.structured.ToeplitzKernel`; ``None`` when the grid has no
-        ring that fits or its matrix is numerically singular."""
+        :class:`~skfourier._solvers.structured.ToeplitzKernel` around ``inner_solve`` (the
+        ``circulant_solve``); ``None`` when the grid has no ring that fits or its matrix is
+        numerically singular."""
         ring = boundary_ring(operator.shape)
         if ring is None:
             return None
@@ -108,7 +109,7 @@ class BoundaryDeflation:
         factors = ring_factors(operator.generator, operator.shape, operator.alpha, index)
         if factors is None:
             return None
-        return cls(factors, operator.face_product(index, axes), operator.precondition)
+        return cls(factors, operator.face_product(index, axes), inner_solve)
 
     def _ring_solve(self, values):
         """``E^-1 v`` for the ring's values ``v = Z^T R``: the ring's values of ``Q R``."""
