@@ -25,7 +25,7 @@ IMAGE_SIDE = 1024
 #: Smallest image side that splits into even / odd lattices.
 MIN_IMAGE_SIDE = 8
 #: Largest image side the commands accept: a 12-megapixel photo at full resolution (4000 x
-#: 3000: 4.4 minutes, 5 GB on 2 cores).
+#: 3000: 2.2 minutes, 5.4 GB on 2 cores).
 MAX_SIDE = 4096
 #: Largest side of an ``--upscale`` output (8192^2 RGB: 1.6 GB of predictions).
 MAX_UPSCALED_SIDE = 8192
