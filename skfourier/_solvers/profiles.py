@@ -1,0 +1,55 @@
+"""The predictive variance of a whole image lattice from a few exact profiles.
+
+On a regular lattice of test points (one offset from the training grid) the
+ensemble's variance is a function of the position only through the grid's
+edges: flat in the interior, rising towards each edge over a few kernel
+widths, most at the corners. Away from the corners the two axes' edge
+effects multiply, so the variance map is separable,
+
+    var(i, j) ~ var(i, c_y) var(c_x, j) / var(c_x, c_y),
+
+from its exact values along the centre column and row; the four corner
+blocks, where the effects do not multiply, are computed exactly too.
+Measured against the exact map on a 64 x 64 lattice (china.jpg, depth 3,
+alpha 1e-6, corners of 8 x 8), largest relative error of the variance's
+square root: scale 3 / 10 / 100: 0.06-0.77% for the NNGP and the NTK at
+t = None and t = 1e3; scale 1 (a kernel as wide as the image): 0.01% (NNGP)
+and 0.06% (NTK) at t = None, 1.6% for the NTK at t = 1e3. Without the
+corner blocks the corners are off by 5-40%.
+"""
+
+import numpy as np
+
+#: Side of the corner blocks computed exactly.
+CORNER = 8
+
+
+def probe_mask(shape, corner=CORNER):
+    """The points of a 2-D lattice computed exactly: centre row and column, corner blocks."""
+    mask = np.zeros(shape, dtype=bool)
+    mask[shape[0] // 2, :] = True
+    mask[:, shape[1] // 2] = True
+    for a in (slice(0, corner), slice(-corner, None)):
+        for b in (slice(0, corner), slice(-corner, None)):
+            mask[a, b] = True
+    return mask
+
+
+def separable_fill(values, mask):
+    """The whole map from its exact values on ``mask`` (:func:`probe_mask`).
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_0, n_1)
+        Exact variances where ``mask`` is set; the rest is ignored.
+    mask : ndarray of bool, same shape
+
+    Returns
+    -------
+    ndarray of shape (n_0, n_1): the exact values on ``mask``, the separable
+    model elsewhere.
+    """
+    c0, c1 = values.shape[0] // 2, values.shape[1] // 2
+    out = np.outer(values[:, c1], values[c0, :]) / values[c0, c1]
+    out[mask] = values[mask]
+    return out
