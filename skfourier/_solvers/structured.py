@@ -20,7 +20,7 @@ from .deflation import BoundaryDeflation
 from .iterative import _EXACT_POINTS, KrylovSolver
 from .layout import channel_major, samples
 from .lines import LineWoodbury, SpectralLines
-from .profiles import CORNER, probe_mask, separable_fill
+from .profiles import corner_size, probe_mask, separable_fill
 
 # A lattice prediction may use a fine grid this many times larger than train + test.
 _MAX_FINE_FACTOR = 64
@@ -601,10 +601,11 @@ class FFTSolver(KrylovSolver):
         :class:`~.iterative.KrylovSolver` (exact, or Lanczos for the NNGP at a finite time).
 
         The test points are split by their offset from the training grid;
-        each offset class must be a full 2-D grid of at least ``4 CORNER``
-        points per side, or the class is computed exactly. Exact values come
-        from a solve per point, on the centre row and column and the corner
-        blocks only (a 64 x 64 lattice: 384 of 4096 points).
+        each offset class must be a full 2-D grid of at least four corner
+        blocks per side (:func:`~.profiles.corner_size`), or the class is
+        computed exactly. Exact values come from a solve per point, on the
+        centre row and column and the corner blocks only (a 64 x 64 lattice
+        with 8 x 8 corners: 384 of 4096 points).
         """
         nngp_lanczos = np.isfinite(c) and self.kernel.params["kind"] == "nngp"
         classes = (None if full or nngp_lanczos or X.shape[0] <= _EXACT_POINTS
@@ -612,11 +613,12 @@ class FFTSolver(KrylovSolver):
         if classes is None:
             return super().predictive_variance(X, c, full)
         out = np.empty(X.shape[0])
+        corner = corner_size(self.toeplitz.generator)
         for rows, index, shape in classes:
-            if min(shape) < 4 * CORNER:
+            if min(shape) < 4 * corner:
                 out[rows] = Solver.predictive_variance(self, X[rows], c)
                 continue
-            mask = probe_mask(shape)
+            mask = probe_mask(shape, corner)
             probes = mask[tuple(index.T)]
             values = np.empty(shape)
             values[tuple(index[probes].T)] = Solver.predictive_variance(
