@@ -668,35 +668,44 @@ def test_separable_variance_model_from_profiles(rng):
     assert sizes[0] == profiles.CORNER and sizes[1] >= 14, sizes
 
 
+def _std_from_profiles(lattice, kind, t, scale, monkeypatch):
+    """The FFT solver's std on every test pixel against eigh's, and whether the separable
+    estimate ran (:mod:`skfourier._solvers.profiles`)."""
+    X, y, train, test = lattice
+    fills = []
+    monkeypatch.setattr(structured, "separable_fill",
+                        lambda *a: fills.append(a) or profiles.separable_fill(*a))
+    kw = dict(**KERNEL, kernel=kind, t=t,
+              encoder=FourierFeatureTransformer(scale=scale, random_state=0))
+    _, std = NTKRegressor(**kw, solver="fft").fit(X[train], y[train]).predict(
+        X[test], return_std=True)
+    assert len(fills) <= 1 and all(mask.sum() < len(test) / 2 for _, mask in fills)
+    _, exact = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train]).predict(
+        X[test], return_std=True)
+    return np.max(np.abs(std - exact) / exact), bool(fills)
+
+
 @pytest.mark.parametrize("kind, t", [("nngp", None), ("ntk", None), ("ntk", 1e3)])
-@pytest.mark.parametrize("sharpness", [pytest.param(0.4, marks=pytest.mark.slow), 2.5, 8.0],
-                         ids=["wide", "medium", "rough"])
+@pytest.mark.parametrize("sharpness", [2.5, 8.0], ids=["medium", "rough"])
 def test_fft_std_on_every_test_pixel_from_exact_profiles(lattice, kind, t, sharpness,
                                                          monkeypatch):
     """t = None and the NTK on a whole test lattice: the separable estimate within 1%.
 
     The issue's bar: <= 1% relative at 64 x 64 (the slow parameter); 32 x 32 by default.
-    "wide" is scale ~1 at 64 x 64, a kernel as wide as the image (the NTK's 16 x 16
-    corners); where its corner blocks do not fit four times per side (the NNGP's 20 x 20,
-    and 32 x 32 lattices) every point is exact.
     """
-    X, y, train, test = lattice
-    side = int(len(train) ** 0.5)
-    fills = []
-    monkeypatch.setattr(structured, "separable_fill",
-                        lambda *a: fills.append(a) or profiles.separable_fill(*a))
-    kw = dict(**KERNEL, kernel=kind, t=t,
-              encoder=FourierFeatureTransformer(scale=sharpness * side / 25, random_state=0))
-    model = NTKRegressor(**kw, solver="fft").fit(X[train], y[train])
-    _, std = model.predict(X[test], return_std=True)
-    if side >= 4 * profiles.corner_size(model._solver().toeplitz.generator):
-        assert len(fills) == 1 and fills[0][1].sum() < len(test) / 2   # the estimate
-    else:
-        assert not fills      # corner blocks too large for the lattice: every point exact
-    assert fills or sharpness < 1
-    _, exact = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train]).predict(
-        X[test], return_std=True)
-    assert np.max(np.abs(std - exact) / exact) < 0.01
+    side = int(len(lattice[2]) ** 0.5)
+    error, estimated = _std_from_profiles(lattice, kind, t, sharpness * side / 25, monkeypatch)
+    assert estimated and error < 0.01
+
+
+@pytest.mark.slow
+def test_fft_std_from_profiles_with_a_kernel_as_wide_as_the_image(monkeypatch):
+    """Scale 1 on 64 x 64, the NTK at a finite t: 8 x 8 corners were 1.6% off; the kernel's
+    half width asks for 16 x 16 (measured 0.12%)."""
+    X, y = image_to_regression(load_sample_image("china", size=128))
+    train, test = next(PixelGridSplit().split(X))
+    error, estimated = _std_from_profiles((X, y, train, test), "ntk", 1e3, 1.0, monkeypatch)
+    assert estimated and error < 0.01
 
 
 @pytest.mark.parametrize("sharpness", [1.0, 8.0], ids=["smooth", "rough"])
