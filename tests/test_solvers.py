@@ -656,7 +656,7 @@ def test_separable_variance_model_from_profiles(rng):
     assert mask[0, 0] and mask[-1, -1] and mask[20, 5] and mask[7, 18] and not mask[7, 5]
     # a separable map is recovered exactly from its centre row and column
     a, b = rng.uniform(1, 2, size=40), rng.uniform(1, 2, size=36)
-    exact = np.outer(a, b)
+    exact = a[:, None] + b[None, :]
     values = np.where(mask, exact, np.nan)
     assert_allclose(profiles.separable_fill(values, mask), exact, rtol=1e-13)
     # corner blocks of twice the kernel's half width: 8 for narrow kernels, more for wide
@@ -696,6 +696,20 @@ def test_fft_std_on_every_test_pixel_from_exact_profiles(lattice, kind, t, sharp
     side = int(len(lattice[2]) ** 0.5)
     error, estimated = _std_from_profiles(lattice, kind, t, sharpness * side / 25, monkeypatch)
     assert estimated and error < 0.01
+
+
+def test_fft_std_on_training_and_held_out_pixels_at_once():
+    # the whole image: four offset classes, one of them the training points (std ~0)
+    X, y = image_to_regression(load_sample_image("china", size=64))
+    train, _ = next(PixelGridSplit().split(X))
+    kw = dict(**KERNEL, encoder=FourierFeatureTransformer(scale=4.0, random_state=0))
+    _, std = NTKRegressor(**kw, solver="fft").fit(X[train], y[train]).predict(
+        X, return_std=True)
+    _, exact = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train]).predict(
+        X, return_std=True)
+    assert np.all(np.isfinite(std))
+    assert np.max(np.abs(std - exact)) < 0.01 * exact.max()
+    assert np.max(std[train]) < 0.01 * exact.max()
 
 
 @pytest.mark.slow

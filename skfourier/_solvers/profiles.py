@@ -4,12 +4,12 @@ On a regular lattice of test points (one offset from the training grid) the
 ensemble's variance is a function of the position only through the grid's
 edges: flat in the interior, rising towards each edge over a few kernel
 widths, most at the corners. Away from the corners the two axes' edge
-effects multiply, so the variance map is separable,
+effects add up, so the variance map is separable,
 
-    var(i, j) ~ var(i, c_y) var(c_x, j) / var(c_x, c_y),
+    var(i, j) ~ var(i, c_y) + var(c_x, j) - var(c_x, c_y),
 
 from its exact values along the centre column and row; the four corner
-blocks, where the effects do not multiply, are computed exactly too, their
+blocks, where the effects do not add up, are computed exactly too, their
 side twice the kernel's half width (:func:`corner_size`). Measured against
 the exact map on a 64 x 64 lattice (china.jpg, depth 3, alpha 1e-6),
 largest relative error of the variance's square root: scale 3 / 10 / 100
@@ -17,7 +17,9 @@ largest relative error of the variance's square root: scale 3 / 10 / 100
 t = 1e3; scale 1 (a kernel as wide as the image, half width 8 steps): 8 x 8
 corners gave 0.01% (NNGP) and 0.06% (NTK) at t = None but 1.6% for the NTK
 at t = 1e3, 12 x 12 corners 0.42%, 16 x 16 0.12%. Without the corner blocks
-the corners are off by 5-40%.
+the corners are off by 5-40%. The product ``var(i, c) var(c, j) / var(c, c)``
+is as accurate (within 1e-4 of these figures) but divides by a variance that
+is ~0 on the training points' own class.
 """
 
 import numpy as np
@@ -67,6 +69,8 @@ def separable_fill(values, mask):
     model elsewhere.
     """
     c0, c1 = values.shape[0] // 2, values.shape[1] // 2
-    out = np.outer(values[:, c1], values[c0, :]) / values[c0, c1]
+    # a sum, not the (as accurate) product var(i, c) var(c, j) / var(c, c): no division, so
+    # the training points' own class (variance ~0) stays ~0
+    out = values[:, c1][:, None] + values[c0, :][None, :] - values[c0, c1]
     out[mask] = values[mask]
     return out
