@@ -47,8 +47,11 @@ Why these sizes: the exact std costs two Krylov solves per point for the NTK
 ensemble (one for the NNGP), so calibration on every held-out pixel of the
 paper's 512 x 512 photo would be 131,072 solves on a 65,536-pixel lattice.
 At that scale ``skfourier image PHOTO --std`` computes it at a strided
-subset of the held-out pixels (``--std-points``), and the NNGP posterior at a
-finite ``t`` has a low-rank path for every pixel (``benchmarks/``).
+subset of the held-out pixels (``--std-points``); the FFT solver estimates a
+whole held-out lattice from exact solves on its centre row and column and
+its corners (within 1% of exact in the tests, ~31x fewer solves at 128 x 128),
+and the NNGP posterior at a finite ``t`` has a low-rank path for every pixel
+(``benchmarks/``).
 """
 
 import os
