@@ -35,6 +35,7 @@ kept only where they stand far above the circulant
 """
 
 import math
+from functools import cached_property
 
 import numpy as np
 import scipy.linalg
@@ -56,16 +57,18 @@ class SpectralLines:
         ``c a_j^2 / (2 m)``, non-negative.
     shape : tuple of int
         Grid shape in array (C) order.
-    generator : ndarray
-        The same part on the lags (centred, ``2 N - 1`` per axis),
-        ``sum_j w_j cos(2 pi f_j . lag)``: the preconditioner's circulant is
-        built from the rest of the kernel.
+    generator : callable
+        Returns the same part on the lags (centred, ``2 N - 1`` per axis),
+        ``sum_j w_j cos(2 pi f_j . lag)``, from which the preconditioner's
+        circulant of the rest of the kernel is built: called on first use of
+        :attr:`generator`, so fits that never build that preconditioner
+        (plain CG, finite times, videos) never hold the lag-sized array.
     """
 
     def __init__(self, frequencies, weights, shape, generator):
         self.shape = tuple(shape)
         self.frequencies = frequencies
-        self.generator = generator
+        self._generator = generator
         self.n = math.prod(self.shape)
         self.root = np.sqrt(weights)
         self.m = self.root.size
@@ -74,6 +77,11 @@ class SpectralLines:
         self.factors = [np.exp(2j * np.pi * np.outer(np.arange(n) - (n - 1) / 2,
                                                      frequencies[:, a]))
                         for a, n in enumerate(self.shape)]
+
+    @cached_property
+    def generator(self):
+        """The lines' lag generator (see the ``generator`` parameter)."""
+        return self._generator()
 
     def contrast(self, circulant):
         """How far the lines stand above a circulant's spectrum: the median over lines of

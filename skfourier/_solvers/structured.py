@@ -541,7 +541,7 @@ def lattice_operator(kernel, spacing, shape, alpha, lines=True):
     frequencies = np.column_stack([B[:, d - 1 - a] * spacing[d - 1 - a]
                                    for a in range(len(shape))])
     weights = slope * kernel.encoder.amplitudes_.astype(np.float64) ** 2 / (2 * B.shape[0])
-    lines = SpectralLines(frequencies, weights, shape, slope * _mirrored(inner))
+    lines = SpectralLines(frequencies, weights, shape, lambda: slope * _mirrored(inner))
     return ToeplitzKernel(generator, shape, alpha, lines)
 
 
