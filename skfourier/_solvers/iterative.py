@@ -108,10 +108,18 @@ class KrylovSolver(Solver):
     def predictive_variance(self, X, c, full=False):
         """Exact (a solve per point), except the NNGP posterior std at a finite time on many
         points: then one Lanczos basis serves all points (:mod:`.lowrank`)."""
-        if (full or not np.isfinite(c) or X.shape[0] <= _EXACT_POINTS
-                or self.kernel.params["kind"] != "nngp"):
-            return super().predictive_variance(X, c, full)
-        return nngp_lowrank_variance(self, X, c, self.max_iter)
+        if self._many_points(X, full) and self._low_rank(c):
+            return nngp_lowrank_variance(self, X, c, self.max_iter)
+        return super().predictive_variance(X, c, full)
+
+    @staticmethod
+    def _many_points(X, full):
+        """Whether a variance may be estimated: the diagonal only, past the exact limit."""
+        return not full and X.shape[0] > _EXACT_POINTS
+
+    def _low_rank(self, c):
+        """Whether :mod:`.lowrank` serves flow scale ``c``: the NNGP at a finite time."""
+        return np.isfinite(c) and self.kernel.params["kind"] == "nngp"
 
     def training_mse(self, scales):
         """Mean over entries of ``(exp(-c (K + alpha I)) y)^2`` by Lanczos quadrature."""

@@ -17,7 +17,7 @@ from .._validation import memory_budget
 from ..kernels import stationary_ntk
 from .base import Solver, matmul
 from .deflation import BoundaryDeflation
-from .iterative import _EXACT_POINTS, KrylovSolver
+from .iterative import KrylovSolver
 from .layout import channel_major, samples
 from .lines import LineWoodbury, SpectralLines
 from .profiles import corner_size, probe_mask, separable_fill
@@ -607,9 +607,8 @@ class FFTSolver(KrylovSolver):
         centre row and column and the corner blocks only (a 64 x 64 lattice
         with 8 x 8 corners: 384 of 4096 points).
         """
-        nngp_lanczos = np.isfinite(c) and self.kernel.params["kind"] == "nngp"
-        classes = (None if full or nngp_lanczos or X.shape[0] <= _EXACT_POINTS
-                   or len(self.grid.shape) != 2 else self._offset_classes(X))
+        classes = (self._offset_classes(X) if self._many_points(X, full)
+                   and not self._low_rank(c) and len(self.grid.shape) == 2 else None)
         if classes is None:
             return super().predictive_variance(X, c, full)
         out = np.empty(X.shape[0])
