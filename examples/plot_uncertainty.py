@@ -43,14 +43,15 @@ the training frames, sigma_t = 0.5 approaches it slowly: the seed's noisy
 frames are the ensemble disagreeing. (At t = 1000 the training frames are not
 yet fitted exactly, hence a std above zero at distance 0.)
 
-Why these sizes: the exact std costs two Krylov solves per point for the NTK
-ensemble (one for the NNGP), so calibration on every held-out pixel of the
-paper's 512 x 512 photo would be 131,072 solves on a 65,536-pixel lattice.
+Why these sizes: the exact std costs a Krylov solve per point, so calibration
+on every held-out pixel of the paper's 512 x 512 photo would be 65,536 solves
+on a 65,536-pixel lattice.
 At that scale ``skfourier image PHOTO --std`` computes it at a strided
 subset of the held-out pixels (``--std-points``); the FFT solver estimates a
-whole held-out lattice from exact solves on its centre row and column and
-its corners (within 1% of exact in the tests, ~31x fewer solves at 128 x 128),
-and the NNGP posterior at a finite ``t`` has a low-rank path for every pixel
+whole held-out lattice from exact solves at nodes of its centre row and
+column and in its corners (within 1% of exact in the tests; at 512 x 512,
+66 to about 170 solves, 12-40 s for all 65,536 held-out pixels), and the
+NNGP posterior at a finite ``t`` on scattered pixels has a low-rank path
 (``benchmarks/``).
 """
 

@@ -136,9 +136,9 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Gaussian-process posterior.) ``alpha`` regularises the training block
         only: the test outputs are noise free. The kernel is shared by all
         output columns, so is the covariance. Exact with every solver; the
-        cost is two solves (one for ``kernel="nngp"``) with a right-hand side
-        per test point, so the iterative solvers take it in blocks of test
-        points.
+        cost is a solve with a right-hand side per test point (``A_c`` is
+        symmetric: the NTK's terms share ``A_c Th(X, x)``), so the iterative
+        solvers take it in blocks of test points.
 
         Parameters
         ----------

@@ -33,7 +33,7 @@ MAX_UPSCALED_SIDE = 8192
 MAX_VIDEO_SIDE = 256
 #: Frame side of ``skfourier video --synthetic`` by default.
 SYNTHETIC_SIDE = 64
-# Exact predictive-std points of --std (each costs two Krylov solves): a 16 x 16 map of
+# Exact predictive-std points of --std (each costs a Krylov solve): a 16 x 16 map of
 # held-out pixels; a few pixels per frame of a clip (a frame's std varies little in space).
 IMAGE_STD_POINTS = 256
 VIDEO_STD_POINTS = 120
@@ -109,7 +109,7 @@ def _std_options(parser, what, default):
     parser.add_argument("--std", action="store_true",
                         help="also the predictive std of the infinite-width ensemble (--model "
                              f"ntk), exact, at {what}, and the share of held-out errors within "
-                             "+-2 std (each point costs two solves on the training grid)")
+                             "+-2 std (each point costs a solve on the training grid)")
     parser.add_argument("--std-points", type=_positive_int, default=default, metavar="N",
                         help=f"points for --std (default: {default})")
 

@@ -198,8 +198,12 @@ class Solver:
         self.X, self.Y = X, Y
         return self
 
-    def apply(self, V, scales):
-        """``phi_c(K + alpha I) V`` for each flow scale ``c`` in ``scales``: list of arrays."""
+    def apply(self, V, scales, tol=None):
+        """``phi_c(K + alpha I) V`` for each flow scale ``c`` in ``scales``: list of arrays.
+
+        ``tol``: the iterative solvers' stopping rule for this call (``None``:
+        theirs); the dense ones are exact.
+        """
         raise NotImplementedError
 
     def coefficients(self, scales):
@@ -224,7 +228,12 @@ class Solver:
             self._prior = BlockedKernel(prior.features(self.X), prior.params, 0.0)
         return self._prior.matvec(V)
 
-    def predictive_variance(self, X, c, full=False):
+    def cross_kernel(self, kernel, X):
+        """``kernel(X_train, X)``, n x m: ``kernel`` is this solver's or another of the same
+        network (the NNGP of a variance)."""
+        return kernel(self.X, X)
+
+    def predictive_variance(self, X, c, full=False, tol=None):
         """Variance (or covariance) at ``X`` of the ensemble trained to flow scale ``c``.
 
         The distribution over random initialisations of infinitely wide
@@ -236,8 +245,11 @@ class Solver:
             ntk:  Cov = K(x, x) + Th(x, X) A_c K(X, X) A_c Th(X, x)
                         - Th(x, X) A_c K(X, x) - K(x, X) A_c Th(X, x)
 
-        Exact: two :meth:`apply` calls (one for the NNGP) per block of test
-        points, whose columns are the cross kernels.
+        ``A_c`` is symmetric, so with ``U = A_c Th(X, x)`` the NTK's is
+        ``K(x, x) + U^T K(X, X) U - 2 K(x, X) U`` (symmetrised): exact, one
+        :meth:`apply` per block of test points (whose columns are the cross
+        kernels) for either kernel, plus a prior matvec for the NTK; ``tol``
+        as in :meth:`apply`.
 
         Returns
         -------
@@ -253,14 +265,13 @@ class Solver:
         out = np.empty((m, m) if full else m)
         for start in range(0, m, block):
             Xb = X[start:start + block]
-            Kt = prior(self.X, Xb)                      # K(X_train, x): n x b
+            Kt = self.cross_kernel(prior, Xb)           # K(X_train, x): n x b
             if ntk:
-                Th = self.kernel(self.X, Xb)
-                U = self.apply(Th, [c])[0]              # A_c Th(X, x)
-                W = self.apply(self.prior_matvec(U) - Kt, [c])[0]
-                terms = [(Th, W, 1.0), (Kt, U, -1.0)]   # Th^T A (K U - Kt) - Kt^T U
+                Th = self.cross_kernel(self.kernel, Xb)
+                U = self.apply(Th, [c], tol)[0]         # A_c Th(X, x)
+                terms = [(U, self.prior_matvec(U), 1.0), (Kt, U, -2.0)]
             else:
-                terms = [(Kt, self.apply(Kt, [2 * c])[0], -1.0)]
+                terms = [(Kt, self.apply(Kt, [2 * c], tol)[0], -1.0)]
             if full:
                 cov = prior(X) + sum(s * matmul(a.T, b) for a, b, s in terms)
                 return (cov + cov.T) / 2

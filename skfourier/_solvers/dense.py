@@ -158,7 +158,7 @@ class SpectralSolver(DenseSolver):
     def _mu(self):
         return self.spectrum.eigenvalues + self.alpha
 
-    def apply(self, V, scales):
+    def apply(self, V, scales, tol=None):
         Q = self.spectrum.eigenvectors
         QtV = self._QtY if V is self.Y else matmul(Q.T, V)
         mu = self._mu()
@@ -223,7 +223,7 @@ class CholeskySolver(DenseSolver):
                     "treat null directions exactly, or a positive alpha.")
         return self._factor
 
-    def apply(self, V, scales):
+    def apply(self, V, scales, tol=None):
         if any(np.isfinite(c) for c in scales):
             raise ValueError("the Cholesky solver gives the converged limit (t=None) only; "
                              "finite times need solver='eigh'.")

@@ -45,7 +45,7 @@ class KrylovSolver(Solver):
         """Inverse of :meth:`_to_operator`."""
         return V
 
-    def _progress(self, what):
+    def _progress(self, what, tol):
         """A tqdm bar over iterations when ``verbose``: (bar or None, callback or None)."""
         if not self.verbose:
             return None, None
@@ -55,19 +55,20 @@ class KrylovSolver(Solver):
 
         def callback(iteration, residual):
             bar.n = iteration
-            bar.set_postfix_str(f"residual {residual:.1e} (tol {self.tol:g})", refresh=False)
+            bar.set_postfix_str(f"residual {residual:.1e} (tol {tol:g})", refresh=False)
             bar.refresh()
 
         return bar, callback
 
-    def _warn(self, what, reached, iterations):
+    def _warn(self, what, reached, iterations, tol):
         warnings.warn(
             f"{what} did not converge in {iterations} iterations (max_iter={self.max_iter}; "
-            f"relative residual {reached:.2e} > tol={self.tol:g}); raise max_iter, loosen tol, "
+            f"relative residual {reached:.2e} > tol={tol:g}); raise max_iter, loosen tol, "
             "or add a small alpha to improve the conditioning.", ConvergenceWarning,
             stacklevel=5)
 
-    def apply(self, V, scales):
+    def apply(self, V, scales, tol=None):
+        tol = self.tol if tol is None else tol
         matvec = self._operator()
         B = self._to_operator(V)
         out = [None] * len(scales)
@@ -75,29 +76,29 @@ class KrylovSolver(Solver):
         converged = [i for i, c in enumerate(scales) if np.isinf(c)]
         iterations, residuals = 0, [0.0]
         if converged:  # one solve serves every t = None
-            bar, callback = self._progress(f"{self.name}: conjugate gradients")
-            coef, it, res = krylov.solve(matvec, B, tol=self.tol, max_iter=self.max_iter,
+            bar, callback = self._progress(f"{self.name}: conjugate gradients", tol)
+            coef, it, res = krylov.solve(matvec, B, tol=tol, max_iter=self.max_iter,
                                          precond=self._preconditioner(), callback=callback)
             if bar is not None:
                 bar.close()
             iterations += it
             residuals.append(float(np.max(res)))
-            if np.any(res >= self.tol):
-                self._warn("conjugate gradients", float(np.max(res)), it)
+            if np.any(res >= tol):
+                self._warn("conjugate gradients", float(np.max(res)), it, tol)
             for i in converged:
                 out[i] = coef
         if finite:
             funcs = [_phi(scales[i]) for i in finite]
             lanczos = krylov.Lanczos(matvec, B)
-            bar, callback = self._progress(f"{self.name}: Lanczos")
-            k, change = lanczos.run(funcs, tol=self.tol, max_iter=self.max_iter,
+            bar, callback = self._progress(f"{self.name}: Lanczos", tol)
+            k, change = lanczos.run(funcs, tol=tol, max_iter=self.max_iter,
                                     callback=callback)
             if bar is not None:
                 bar.close()
             iterations += k
             residuals.append(float(change))
-            if change >= self.tol:
-                self._warn("Lanczos for exp(-c K)", change, k)
+            if change >= tol:
+                self._warn("Lanczos for exp(-c K)", change, k, tol)
             for i, coef in zip(finite, lanczos.combine(lanczos.coefficients(funcs, k))):
                 out[i] = coef
             if V is self.Y:  # the training curve runs the same recurrence: keep it
@@ -105,12 +106,12 @@ class KrylovSolver(Solver):
         self.n_iter, self.residual = iterations, max(residuals)
         return [self._from_operator(o) for o in out]
 
-    def predictive_variance(self, X, c, full=False):
+    def predictive_variance(self, X, c, full=False, tol=None):
         """Exact (a solve per point), except the NNGP posterior std at a finite time on many
         points: then one Lanczos basis serves all points (:mod:`.lowrank`)."""
         if self._many_points(X, full) and self._low_rank(c):
             return nngp_lowrank_variance(self, X, c, self.max_iter)
-        return super().predictive_variance(X, c, full)
+        return super().predictive_variance(X, c, full, tol)
 
     @staticmethod
     def _many_points(X, full):
