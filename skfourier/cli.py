@@ -33,8 +33,9 @@ MAX_UPSCALED_SIDE = 8192
 MAX_VIDEO_SIDE = 256
 #: Frame side of ``skfourier video --synthetic`` by default.
 SYNTHETIC_SIDE = 64
-# Exact predictive-std points of --std (each costs a Krylov solve): a 16 x 16 map of
-# held-out pixels; a few pixels per frame of a clip (a frame's std varies little in space).
+# Predictive-std points of --std: a 16 x 16 map of held-out pixels (exact, a Krylov solve
+# each; more than 512 are estimated from a few solves); a few pixels per frame of a clip
+# (a frame's std varies little in space).
 IMAGE_STD_POINTS = 256
 VIDEO_STD_POINTS = 120
 
@@ -108,8 +109,10 @@ def _fit_options(parser):
 def _std_options(parser, what, default):
     parser.add_argument("--std", action="store_true",
                         help="also the predictive std of the infinite-width ensemble (--model "
-                             f"ntk), exact, at {what}, and the share of held-out errors within "
-                             "+-2 std (each point costs a solve on the training grid)")
+                             f"ntk) at {what}, and the share of held-out errors within +-2 std: "
+                             "exact, a solve per point on the training grid (past 512 points "
+                             "of a whole image lattice, the FFT solver's estimate from a few "
+                             "such solves, within 1%%)")
     parser.add_argument("--std-points", type=_positive_int, default=default, metavar="N",
                         help=f"points for --std (default: {default})")
 

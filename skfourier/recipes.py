@@ -355,10 +355,11 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
         training MSE at these times (on the full grid's time axis), for the
         MLP its loss at every iteration (any value other than ``None``).
     std_points : int or None, default=None
-        NTK only: also the ensemble's predictive std, exact, at up to this many
+        NTK only: also the ensemble's predictive std at up to this many
         held-out pixels (the odd lattice, strided when larger), with its
-        calibration, in ``uncertainty``. Each point costs a solve (two for
-        ``kernel="ntk"``) on the training grid.
+        calibration, in ``uncertainty``. Exact, a solve per point on the
+        training grid, up to 512 points; past that the FFT solver estimates
+        it from a few solves (:meth:`NTKRegressor.predict`).
 
     Returns
     -------

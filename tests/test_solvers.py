@@ -636,12 +636,14 @@ def test_verbose_shows_progress_over_solver_iterations(capsys):
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("kind", ["ntk", "nngp"])
 @pytest.mark.parametrize("t", [None, 1e3])
-def test_fft_predictive_std_equals_dense(lattice, dense_reference, t):
-    """The ensemble's spread with the structured solver: exact, as the mean."""
+def test_fft_predictive_std_equals_dense(lattice, dense_reference, t, kind):
+    """The ensemble's spread with the structured solver: exact, as the mean (the NNGP's at a
+    finite t a Lanczos quadrature)."""
     X, y, train, test = lattice
     enc, _ = dense_reference
-    kw = dict(**EXACT, kernel="ntk", t=t, encoder=enc)
+    kw = dict(**EXACT, kernel=kind, t=t, encoder=enc)
     fft = NTKRegressor(**kw, solver="fft", tol=1e-11).fit(X[train], y[train])
     dense = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train])
     probe = test[::7]

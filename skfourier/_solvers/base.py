@@ -206,6 +206,10 @@ class Solver:
         """
         raise NotImplementedError
 
+    def quadratic_forms(self, V, c, tol=None):
+        """``diag(V^T phi_c(K + alpha I) V)``, one value per column of ``V``."""
+        return np.einsum("ij,ij->j", V, self.apply(V, [c], tol)[0])
+
     def coefficients(self, scales):
         """Dual coefficients ``phi_c(K + alpha I) Y`` for each flow scale."""
         return self.apply(self.Y, scales)
@@ -248,7 +252,8 @@ class Solver:
         ``A_c`` is symmetric, so with ``U = A_c Th(X, x)`` the NTK's is
         ``K(x, x) + U^T K(X, X) U - 2 K(x, X) U`` (symmetrised): exact, one
         :meth:`apply` per block of test points (whose columns are the cross
-        kernels) for either kernel, plus a prior matvec for the NTK; ``tol``
+        kernels) for either kernel, plus a prior matvec for the NTK; the
+        NNGP's variance is a quadratic form (:meth:`quadratic_forms`). ``tol``
         as in :meth:`apply`.
 
         Returns
@@ -266,6 +271,10 @@ class Solver:
         for start in range(0, m, block):
             Xb = X[start:start + block]
             Kt = self.cross_kernel(prior, Xb)           # K(X_train, x): n x b
+            if not (ntk or full):  # one quadratic form per point
+                out[start:start + block] = (prior.diagonal(Xb)
+                                            - self.quadratic_forms(Kt, 2 * c, tol))
+                continue
             if ntk:
                 Th = self.cross_kernel(self.kernel, Xb)
                 U = self.apply(Th, [c], tol)[0]         # A_c Th(X, x)

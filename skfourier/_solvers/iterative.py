@@ -106,6 +106,19 @@ class KrylovSolver(Solver):
         self.n_iter, self.residual = iterations, max(residuals)
         return [self._from_operator(o) for o in out]
 
+    def quadratic_forms(self, V, c, tol=None):
+        """At a finite ``c`` by Lanczos quadrature, ``|v|^2 e1^T phi_c(T) e1``: the recurrence
+        once, without replaying it to form ``phi_c(K + alpha I) V`` (half the matvecs)."""
+        if not np.isfinite(c):
+            return super().quadratic_forms(V, c, tol)
+        tol = self.tol if tol is None else tol
+        funcs = [_phi(c)]
+        lanczos = krylov.Lanczos(self._operator(), self._to_operator(V))
+        k, change = lanczos.run(funcs, tol=tol, max_iter=self.max_iter)
+        if change >= tol:
+            self._warn("Lanczos for exp(-c K)", change, k, tol)
+        return lanczos.norms * lanczos.coefficients(funcs, k)[0][0]
+
     def predictive_variance(self, X, c, full=False, tol=None):
         """Exact (a solve per point), except the NNGP posterior std at a finite time on many
         points: then one Lanczos basis serves all points (:mod:`.lowrank`)."""

@@ -29,12 +29,13 @@ centre lines run through the inversion's centre (each its own mirror).
 
 Measured against the exact std (china.jpg, alpha 1e-6), largest relative
 error: 64 x 64 lattices, depth 3, NNGP and NTK at t = None and t = 1e3,
-scales 6.4 and 20.5: 0.19-0.64% from 39-154 exact points of 4096; scale 1,
+scales 6.4 and 20.5: 0.20-0.64% from 37-58 exact points of 4096; scale 1,
 a kernel as wide as the image (NTK, t = 1e3, 16-step end layers): 0.16%
-from 519. 256 x 256 at scale 10, depth 4 (456 exact points in the corners,
-along the edges and inside): NNGP 0.03% at t = None (66 solves), 0.24% at
-the demo's t (107); the centre row's interior is flat to 4e-6 there and
-its ends settle within 4 steps.
+from 490. 256 x 256 at scale 10, depth 4 (against 456 exact points in the
+corners, along the edges and inside): NNGP 0.03% at t = None (52 solves),
+0.24% at the demo's t (107); NTK 0.22% (49) and 0.08% (106). The centre
+row's interior is flat to 4e-6 there (NNGP, t = None) and its ends settle
+within 4 steps.
 """
 
 import numpy as np
@@ -48,7 +49,7 @@ MIN_CORNER = 2
 REFINE_RTOL = 2e-3
 #: Relative distance from the interior value within which an edge has settled: the
 #: corner blocks end there.
-SETTLE_RTOL = 1e-3
+SETTLE_RTOL = 2e-3
 
 
 def corner_size(generator):

@@ -608,8 +608,8 @@ class FFTSolver(KrylovSolver):
         blocks per side (:func:`~.profiles.corner_size`), or the class is
         computed exactly. Exact values come from a solve per point, in the
         corners and at nodes of the centre row and column only (a 256 x 256
-        lattice at scale 10: 66 of 65,536 points at t = None, 107 at the
-        demo's t; mirror images share a solve), stopped at a relative
+        lattice at scale 10: 49-107 of 65,536 points; mirror images share a
+        solve), stopped at a relative
         residual of ``tol``, by default :data:`_PROBE_TOL` or the solver's if
         larger: that moves the std by ~1e-5 of itself, where the solver's
         1e-8 takes twice the steps.
