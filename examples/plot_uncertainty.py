@@ -50,7 +50,7 @@ At that scale ``skfourier image PHOTO --std`` computes it at a strided
 subset of the held-out pixels (``--std-points``); the FFT solver estimates a
 whole held-out lattice from exact solves at nodes of its centre row and
 column and in its corners (within 1% of exact in the tests; at 512 x 512,
-49-107 solves, 5-28 s for all 65,536 held-out pixels), and the
+49-107 solves, 4-24 s for all 65,536 held-out pixels), and the
 NNGP posterior at a finite ``t`` on scattered pixels has a low-rank path
 (``benchmarks/``).
 """

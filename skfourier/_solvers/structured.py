@@ -609,10 +609,9 @@ class FFTSolver(KrylovSolver):
         computed exactly. Exact values come from a solve per point, in the
         corners and at nodes of the centre row and column only (a 256 x 256
         lattice at scale 10: 49-107 of 65,536 points; mirror images share a
-        solve), stopped at a relative
-        residual of ``tol``, by default :data:`_PROBE_TOL` or the solver's if
-        larger: that moves the std by ~1e-5 of itself, where the solver's
-        1e-8 takes twice the steps.
+        solve), stopped at a relative residual of ``tol``, by default
+        :data:`_PROBE_TOL` or the solver's if larger: that moves the std by
+        ~1e-5 of itself, where the solver's 1e-8 takes twice the steps.
         """
         classes = (self._offset_classes(X) if self._many_points(X, full)
                    and len(self.grid.shape) == 2 else None)
@@ -674,8 +673,11 @@ class FFTSolver(KrylovSolver):
                 position, shape = lattice_indices(X[rows])
             except ValueError:
                 return None
-            # f = base + r p, so p -> (sums - 2 base) / r - p, if that is whole
-            mirror, remainder = np.divmod(sums - 2 * index[rows].min(axis=0), r)
+            # f = low + step p (step r, or more on a strided subset), so the inversion is
+            # p -> (sums - 2 low) / step - p, where that is whole
+            low, high = index[rows].min(axis=0), index[rows].max(axis=0)
+            step = np.maximum(high - low, 1) // np.maximum(np.array(shape) - 1, 1)
+            mirror, remainder = np.divmod(sums - 2 * low, step)
             classes.append((rows, position, shape, None if remainder.any() else mirror))
         return classes
 
