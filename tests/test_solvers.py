@@ -674,6 +674,9 @@ def test_lattice_variance_from_few_exact_values(rng):
     assert_allclose(estimate.fill(), truth, rtol=profiles.REFINE_RTOL)
     assert len(asked) > 1 and estimate.n_solved == sum(asked) < truth.size / 4
     assert estimate.centre == (20, 18)
+    # the corners' sides are measured from exact values a corner's side in, at both ends
+    assert not np.isnan(estimate.values[[corner, 40 - 1 - corner], 18]).any()
+    assert not np.isnan(estimate.values[20, [corner, 36 - 1 - corner]]).any()
     # a map unchanged by p -> (38, 34) - p: the same map from fewer solves
     symmetric = truth[:39, :35] + truth[:39, :35][::-1, ::-1]
     truth = np.pad(symmetric, ((0, 1), (0, 1)), mode="edge")

@@ -29,9 +29,9 @@ centre lines run through the inversion's centre (each its own mirror).
 
 Measured against the exact std (china.jpg, alpha 1e-6), largest relative
 error: 64 x 64 lattices, depth 3, NNGP and NTK at t = None and t = 1e3,
-scales 6.4 and 20.5: 0.20-0.64% from 37-58 exact points of 4096; scale 1,
+scales 6.4 and 20.5: 0.20-0.64% from 37-79 exact points of 4096; scale 1,
 a kernel as wide as the image (NTK, t = 1e3, 16-step end layers): 0.16%
-from 490. 256 x 256 at scale 10, depth 4 (against 456 exact points in the
+from 486. 256 x 256 at scale 10, depth 4 (against 456 exact points in the
 corners, along the edges and inside): NNGP 0.03% at t = None (52 solves),
 0.24% at the demo's t (107); NTK 0.22% (49) and 0.08% (106). The centre
 row's interior is flat to 4e-6 there (NNGP, t = None) and its ends settle
@@ -139,10 +139,11 @@ class LatticeVariance:
         return sides
 
     def _nodes(self, axis):
-        """Initial nodes of the centre line along ``axis``: both ends, the centre and every
+        """Initial nodes of the centre line along ``axis``: a corner's side at both ends and
+        the first step past it (where :meth:`_settled` measures from), the centre and every
         four corners' sides."""
         n, k = self.shape[axis], self.corner
-        return np.unique(np.r_[0:k, n - k:n, k:n - k:4 * k, self.centre[axis]])
+        return np.unique(np.r_[0:k + 1, n - k - 1:n, k:n - k:4 * k, self.centre[axis]])
 
     def _line(self, axis, positions):
         """Lattice indices of ``positions`` along the centre line of ``axis``."""
