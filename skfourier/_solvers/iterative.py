@@ -60,12 +60,12 @@ class KrylovSolver(Solver):
 
         return bar, callback
 
-    def _warn(self, what, reached, iterations, tol):
+    def _warn(self, what, reached, iterations, tol, stacklevel=5):
         warnings.warn(
             f"{what} did not converge in {iterations} iterations (max_iter={self.max_iter}; "
             f"relative residual {reached:.2e} > tol={tol:g}); raise max_iter, loosen tol, "
             "or add a small alpha to improve the conditioning.", ConvergenceWarning,
-            stacklevel=5)
+            stacklevel=stacklevel)
 
     def apply(self, V, scales, tol=None):
         tol = self.tol if tol is None else tol
@@ -89,16 +89,9 @@ class KrylovSolver(Solver):
                 out[i] = coef
         if finite:
             funcs = [_phi(scales[i]) for i in finite]
-            lanczos = krylov.Lanczos(matvec, B)
-            bar, callback = self._progress(f"{self.name}: Lanczos", tol)
-            k, change = lanczos.run(funcs, tol=tol, max_iter=self.max_iter,
-                                    callback=callback)
-            if bar is not None:
-                bar.close()
+            lanczos, k, change = self._lanczos(B, funcs, tol)
             iterations += k
             residuals.append(float(change))
-            if change >= tol:
-                self._warn("Lanczos for exp(-c K)", change, k, tol)
             for i, coef in zip(finite, lanczos.combine(lanczos.coefficients(funcs, k))):
                 out[i] = coef
             if V is self.Y:  # the training curve runs the same recurrence: keep it
@@ -111,13 +104,22 @@ class KrylovSolver(Solver):
         once, without replaying it to form ``phi_c(K + alpha I) V`` (half the matvecs)."""
         if not np.isfinite(c):
             return super().quadratic_forms(V, c, tol)
-        tol = self.tol if tol is None else tol
         funcs = [_phi(c)]
-        lanczos = krylov.Lanczos(self._operator(), self._to_operator(V))
-        k, change = lanczos.run(funcs, tol=tol, max_iter=self.max_iter)
-        if change >= tol:
-            self._warn("Lanczos for exp(-c K)", change, k, tol)
+        lanczos, k, _ = self._lanczos(self._to_operator(V), funcs,
+                                      self.tol if tol is None else tol)
         return lanczos.norms * lanczos.coefficients(funcs, k)[0][0]
+
+    def _lanczos(self, B, funcs, tol):
+        """The Lanczos recurrence from ``B`` (operator order) run until ``f(T) e1`` settles
+        for ``funcs``, with progress and a warning if it does not: (lanczos, k, change)."""
+        lanczos = krylov.Lanczos(self._operator(), B)
+        bar, callback = self._progress(f"{self.name}: Lanczos", tol)
+        k, change = lanczos.run(funcs, tol=tol, max_iter=self.max_iter, callback=callback)
+        if bar is not None:
+            bar.close()
+        if change >= tol:
+            self._warn("Lanczos for exp(-c K)", change, k, tol, stacklevel=6)
+        return lanczos, k, change
 
     def predictive_variance(self, X, c, full=False, tol=None):
         """Exact (a solve per point), except the NNGP posterior std at a finite time on many

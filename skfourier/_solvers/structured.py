@@ -643,12 +643,12 @@ class FFTSolver(KrylovSolver):
         n_lags = np.maximum(r * (shape - 1) - index.min(axis=0), index.max(axis=0)) + 1
         if np.prod(2 * n_lags - 1) > _MAX_FINE_FACTOR * (self.grid.size + X.shape[0]):
             return super().cross_kernel(kernel, X)
-        # kept for the next block of points, if it has the lags these need
-        key, lags = getattr(self, "_fine_lags", {}).get(kernel.params["kind"], (None, None))
-        if key != tuple(r) or np.any(np.array(lags.shape) < 2 * n_lags - 1):
-            lags = lag_kernel(kernel, self.grid.spacing / r[::-1], tuple(n_lags))
-            self._fine_lags = {**getattr(self, "_fine_lags", {}),
-                               kernel.params["kind"]: (tuple(r), lags)}
+        # kept per kernel and refinement for the next block, if it has the lags these need
+        cache = self.__dict__.setdefault("_fine_lags", {})
+        key = (kernel.params["kind"], tuple(r))
+        lags = cache.get(key)
+        if lags is None or np.any(np.array(lags.shape) < 2 * n_lags - 1):
+            lags = cache[key] = lag_kernel(kernel, self.grid.spacing / r[::-1], tuple(n_lags))
         columns = np.empty((self.grid.size, X.shape[0]))
         for j, start in enumerate((np.array(lags.shape) - 1) // 2 - index):
             window = (slice(a, a + ri * (ni - 1) + 1, ri) for a, ri, ni in zip(start, r, shape))
