@@ -14,6 +14,7 @@ _EXPORTS = {
     "FourierFeatureTransformer": "._fourier",
     "NTKRegressor": "._ntk",
     "NTKRegressorCV": "._ntk",
+    "SolverSettings": "._settings",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -146,7 +146,7 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
            [-1.,  2.]])
     """
 
-    def __init__(self, encoding="gaussian", n_frequencies=256, scale=10.0, base=10000.0,
+    def __init__(self, encoding="gaussian", *, n_frequencies=256, scale=10.0, base=10000.0,
                  amplitudes=None, include_input=False, random_state=None):
         self.encoding = encoding
         self.n_frequencies = n_frequencies
@@ -304,6 +304,37 @@ class FourierFeatureTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         if self.include_input:
             K += X @ Y.T
         return K.astype(np.result_type(X.dtype, Y.dtype))
+
+    def kernel_spectrum(self):
+        """Frequencies and weights of the induced stationary kernel, in float64.
+
+        ``k(delta) = sum_j w_j cos(2 pi b_j . delta)``: the spectral measure
+        of the map, a point mass ``w_j = a_j^2`` at each frequency ``b_j``.
+        The FFT solver reads the kernel on a grid's lags from it.
+
+        Returns
+        -------
+        frequencies : ndarray of shape (n_frequency_vectors, `n_features_in_`)
+            The rows of ``B_``, cycles per unit length.
+        weights : ndarray of shape (n_frequency_vectors,)
+            ``amplitudes_ ** 2``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfourier import FourierFeatureTransformer
+        >>> enc = FourierFeatureTransformer(n_frequencies=8, random_state=0).fit(np.zeros((1, 2)))
+        >>> B, w = enc.kernel_spectrum()
+        >>> delta = np.array([[0.1, 0.2]])
+        >>> bool(np.allclose(np.cos(2 * np.pi * delta @ B.T) @ w, enc.kernel_profile(delta)))
+        True
+        """
+        check_is_fitted(self)
+        if not self.is_stationary:
+            raise ValueError(
+                f"encoding={self.encoding!r} with include_input={self.include_input} induces "
+                "no stationary kernel, so it has no spectrum; use kernel(X, Y).")
+        return self.B_.astype(np.float64), self.amplitudes_.astype(np.float64) ** 2
 
     def kernel_profile(self, delta):
         """The stationary kernel as a function of the offset, ``k(delta)``.

@@ -44,12 +44,19 @@ class _Batches:
 
 
 class _CoordinateNet(NeuralNetRegressor):
-    """NeuralNetRegressor that keeps the data on the device as tensors (see `_Batches`)."""
+    """NeuralNetRegressor that keeps the data on the device as tensors (see `_Batches`).
+
+    The tensors take the module's dtype: float32 while training, float64 once
+    fitted (:meth:`CoordinateMLPRegressor.fit`), so ``net_.predict`` runs the
+    fitted network as :meth:`CoordinateMLPRegressor.predict` does.
+    """
 
     def get_iterator(self, dataset, training=False):
         device = self.device
-        X = torch.as_tensor(dataset.X, dtype=torch.float32, device=device)
-        y = torch.as_tensor(dataset.y, dtype=torch.float32, device=device)
+        dtype = next(self.module_.parameters()).dtype
+        X = torch.as_tensor(dataset.X, dtype=dtype, device=device)
+        # no targets when predicting (skorch's predict / forward)
+        y = None if dataset.y is None else torch.as_tensor(dataset.y, dtype=dtype, device=device)
         # a private generator: minibatches do not depend on other threads' use of torch's RNG
         seed = self.module_.seed + len(self.history)
         return _Batches(X, y, self.batch_size if training else None, seed)
@@ -137,7 +144,11 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     ----------
     net_ : skorch.NeuralNetRegressor
         The trained skorch net (``net_.module_`` is the torch module,
-        ``net_.history`` the training history).
+        ``net_.history`` the training history). Training runs in float32;
+        after ``fit`` the module is kept in float64, so that predictions do
+        not depend on the batch they are computed in, and ``net_.predict(X)``
+        gives :meth:`predict`'s values (as a 2-D float64 array). A
+        ``warm_start`` fit returns it to float32 while it trains.
     loss_curve_ : ndarray of shape (`n_iter_`,)
         Training loss (MSE over all entries) at each iteration.
     n_iter_ : int
@@ -170,7 +181,7 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
     (256, 3)
     """
 
-    def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="relu", batch_norm=False,
+    def __init__(self, hidden_layer_sizes=(256, 256, 256), *, activation="relu", batch_norm=False,
                  output_activation="sigmoid", parameterization="standard", weight_std=1.0,
                  omega_0=30.0, max_iter=400, lr=1e-3, lr_schedule=None, batch_size=None,
                  optimizer="adam", device="cpu", random_state=None, verbose=0, callbacks=None,

@@ -44,9 +44,15 @@ def memory_budget():
 
 
 def check_allocation(n_bytes, what, fix, limit=None):
-    """ValueError naming the bytes before allocating more than ``limit`` (default: half RAM)."""
+    """ValueError naming the bytes before allocating more than ``limit``.
+
+    ``limit`` is the user's ``max_kernel_memory`` where set (the message names
+    it), else half the RAM.
+    """
+    allowed = ("(half the memory)" if limit is None
+               else f"by max_kernel_memory={limit!r}")
     limit = memory_budget() if limit is None else limit
     if n_bytes > limit:
         raise ValueError(f"{what} would need {n_bytes / 2 ** 30:.3g} GiB, more than the "
-                         f"{limit / 2 ** 30:.3g} GiB allowed (half the memory); {fix}")
+                         f"{limit / 2 ** 30:.3g} GiB allowed {allowed}; {fix}")
     return n_bytes

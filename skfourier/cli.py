@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._settings import EXACT_STD_POINTS
 
 EXIT_USAGE = 2
 #: Default cap on the long side of ``skfourier image`` (a 512-pixel training grid: ~20 s).
@@ -34,8 +35,8 @@ MAX_VIDEO_SIDE = 256
 #: Frame side of ``skfourier video --synthetic`` by default.
 SYNTHETIC_SIDE = 64
 # Predictive-std points of --std: a 16 x 16 map of held-out pixels (exact, a Krylov solve
-# each; more than 512 are estimated from a few solves); a few pixels per frame of a clip
-# (a frame's std varies little in space).
+# each; more than EXACT_STD_POINTS are estimated from a few solves); a few pixels per frame
+# of a clip (a frame's std varies little in space).
 IMAGE_STD_POINTS = 256
 VIDEO_STD_POINTS = 120
 
@@ -110,9 +111,9 @@ def _std_options(parser, what, default):
     parser.add_argument("--std", action="store_true",
                         help="also the predictive std of the infinite-width ensemble (--model "
                              f"ntk) at {what}, and the share of held-out errors within +-2 std: "
-                             "exact, a solve per point on the training grid (past 512 points "
-                             "of a whole image lattice, the FFT solver's estimate from a few "
-                             "such solves, within 1%%)")
+                             "exact, a solve per point on the training grid (past "
+                             f"{EXACT_STD_POINTS} points of a whole image lattice, the FFT "
+                             "solver's estimate from a few such solves, within 1%%)")
     parser.add_argument("--std-points", type=_positive_int, default=default, metavar="N",
                         help=f"points for --std (default: {default})")
 

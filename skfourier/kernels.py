@@ -365,7 +365,7 @@ class NeuralTangentKernel(Kernel):
     array([0.99])
     """
 
-    def __init__(self, depth=3, weight_std=1.0, bias_std=0.0, kind="ntk"):
+    def __init__(self, depth=3, *, weight_std=1.0, bias_std=0.0, kind="ntk"):
         self.depth = depth
         self.weight_std = weight_std
         self.bias_std = bias_std

@@ -1,5 +1,7 @@
 """Grid searches on a dask cluster (loopback) give the sequential search's scores."""
 
+import re
+
 import joblib
 import numpy as np
 import pytest
@@ -34,10 +36,18 @@ def _check_same_scores(client):
     X, y, searches = _searches()
     for search in searches:
         sequential = search.fit(X, y).cv_results_["mean_test_score"].copy()
-        with joblib.parallel_config(backend="dask"):
+        with joblib.parallel_config(backend="dask"), \
+                distributed.get_task_stream(client) as stream:
             distributed_scores = search.fit(X, y).cv_results_["mean_test_score"]
         assert np.all(np.isfinite(sequential))
         assert_allclose(distributed_scores, sequential, rtol=1e-10)
+        # the cluster did the work: its tasks are joblib's batches of fits, which hold every
+        # (candidate, fold) fit, and they ran on the cluster's workers
+        calls = [re.search(r"_fit_and_score_(\d+)_calls", str(task["key"]))
+                 for task in stream.data]
+        assert sum(int(c.group(1)) for c in calls if c) == len(sequential) * search.n_splits_
+        workers = {task["worker"] for task in stream.data}
+        assert workers and workers <= set(client.scheduler_info()["workers"])
 
 
 def test_dask_threads_in_process():

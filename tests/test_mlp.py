@@ -286,3 +286,18 @@ def test_fourier_features_beat_plain_mlp():
         model = make_pipeline(enc, CoordinateMLPRegressor(max_iter=200, random_state=0))
         scores[name] = psnr(y[test], model.fit(X[train], y[train]).predict(X[test]))
     assert scores["gaussian"] >= scores["none"] + 3.0, scores
+
+
+def test_the_fitted_skorch_net_predicts_as_the_estimator(small):
+    """``net_`` is documented as the trained skorch net: its own predict works and matches."""
+    X, Y = small
+    for batch_norm in (False, True):          # eval mode: running statistics in both
+        model = CoordinateMLPRegressor(**FAST, batch_norm=batch_norm).fit(X, Y)
+        assert next(model.net_.module_.parameters()).dtype == torch.float64  # as documented
+        direct = model.net_.predict(X)
+        assert direct.dtype == np.float64
+        assert_allclose(direct.reshape(model.predict(X).shape), model.predict(X), rtol=1e-12)
+        # and a warm start trains it again, in float32
+        model.set_params(warm_start=True, max_iter=2).fit(X, Y)
+        assert_allclose(model.net_.predict(X).reshape(model.predict(X).shape),
+                        model.predict(X), rtol=1e-12)

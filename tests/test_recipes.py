@@ -1,8 +1,12 @@
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
+from sklearn.model_selection import GridSearchCV
 
-from skfourier.datasets import load_sample_image, make_video
-from skfourier.metrics import psnr
+from skfourier import NTKRegressor
+from skfourier.datasets import image_to_regression, load_sample_image, make_video
+from skfourier.metrics import psnr, psnr_scorer
+from skfourier.model_selection import PixelGridSplit
 from skfourier.recipes import (compare_encodings, interpolate_video, make_encoder, make_model,
                                matched_scale, paper_encoders, tune_scale)
 
@@ -65,7 +69,17 @@ def test_compare_encodings_reports_the_ensemble_spread():
     u = row.uncertainty
     # 12 x 12 held-out pixels, strided to at most 40: every 2nd -> 6 x 6
     assert u.std.shape == (6, 6) and u.stride == 2 and u.points == 36
-    assert np.all(u.std > 0) and 0 <= u.coverage <= 1
+    assert np.all(u.std > 0)
+    # the same model by hand: its std at the strided held-out pixels and their coverage
+    X, y = image_to_regression(img)
+    train, _ = next(PixelGridSplit().split(X))
+    odd = np.flatnonzero((np.arange(24 * 24) // 24 % 2 == 1) & (np.arange(24 * 24) % 2 == 1))
+    probe = odd.reshape(12, 12)[::2, ::2].ravel()
+    model = make_model("ntk", make_encoder("gaussian", 2.0), t=200.0)
+    mean, std = model.fit(X[train], y[train]).predict(X[probe], return_std=True)
+    assert_allclose(u.std.ravel(), std, rtol=1e-6)
+    inside = np.abs(y[probe] - mean) <= 2 * std[:, None]
+    assert u.coverage == pytest.approx(inside.mean())
     assert {"std_mean", "coverage_2std", "std_stride"} <= set(row.as_dict())
     with pytest.raises(ValueError, match="model='ntk'"):
         compare_encodings(img, [("g", make_encoder("gaussian", 2.0))], model="mlp",
@@ -76,7 +90,17 @@ def test_tune_scale_searches_octaves_inside_the_training_pixels():
     img = load_sample_image("china", size=48)
     search = tune_scale(img, make_encoder("gaussian", 2.0), factors=(0.5, 2, 8), t=300.0)
     assert search.scales == [1.0, 4.0, 16.0]
-    assert search.best_scale == search.scales[int(np.argmax(search.cv_psnr))]
+    # the curve is GridSearchCV's on the training pixels at half the scale, and the
+    # winner is its best half scale doubled
+    X, y = image_to_regression(img)
+    train, _ = next(PixelGridSplit().split(X))
+    fold_t = 300.0 * 144 / 576  # the same flow scale on the fold's quarter of the pixels
+    grid = GridSearchCV(NTKRegressor(depth=4, weight_std=np.sqrt(2), alpha=1e-6, t=fold_t,
+                                     encoder=make_encoder("gaussian", 2.0)),
+                        {"encoder__scale": [0.5, 2.0, 8.0]}, cv=PixelGridSplit(),
+                        scoring=psnr_scorer).fit(X[train], y[train])
+    assert_allclose(search.cv_psnr, grid.cv_results_["mean_test_score"], rtol=1e-6)
+    assert search.best_scale == 2 * grid.best_params_["encoder__scale"]
     # the held-out pixels [1::2, 1::2] are never seen: the same search on an image whose
     # odd pixels are scrambled gives the same curve
     scrambled = img.copy()

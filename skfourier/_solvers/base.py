@@ -13,23 +13,29 @@ converged ``(K + alpha I)^{-1} y``). A solver family knows one way to apply
 - :meth:`Solver.coefficients` and :meth:`Solver.training_mse` for the targets;
 - :meth:`Solver.predict` applies the cross kernel ``K(x, X)`` to coefficients;
 - :meth:`Solver.predictive_variance` gives the variance (or covariance) of the
-  outputs over the ensemble of networks from random initialisation, from two
-  :meth:`Solver.apply` calls and the NNGP training operator
-  (:meth:`Solver.prior_matvec`).
+  outputs over the ensemble of networks from random initialisation: exactly
+  (:meth:`Solver.exact_variance`, from :meth:`Solver.apply` and the NNGP
+  training operator :meth:`Solver.prior_matvec`) or by an estimate a family
+  offers (:meth:`Solver.estimate_variance`), and says which ran.
+
+Tuning constants come from one :class:`~skfourier._settings.SolverSettings`
+(``settings``). Lazily built state (decompositions, operators) is built once
+under a lock (:meth:`Solver._cached`), so several threads may predict with one
+fitted solver.
 """
 
+import threading
 import warnings
 
 import numpy as np
 import torch
 
+from .._settings import SolverSettings
 from .._validation import check_allocation
 from ..kernels import ntk_diagonal, ntk_kernel
 
-# Bytes of test-by-train kernel a prediction block may hold.
-_PREDICT_BLOCK_BYTES = 1 << 28
-# Bytes of one block of kernel rows held during a matrix-free matvec.
-_BLOCK_BYTES = 1 << 26
+#: Names of the variance methods, as in ``NTKRegressor(std_method=...)``.
+STD_METHODS = ("auto", "exact", "lattice", "lanczos")
 
 
 def matmul(a, b):
@@ -50,10 +56,6 @@ def _as_torch(a):
     with warnings.catch_warnings():  # read-only arrays (joblib caches) are only read here
         warnings.simplefilter("ignore", UserWarning)
         return torch.from_numpy(a)
-
-
-# Test points per block of a predictive variance (columns of one Krylov solve).
-_VARIANCE_BLOCK = 256
 
 
 def flow_scale(learning_rate, t, n_entries):
@@ -119,15 +121,16 @@ class BlockedKernel:
     error that ill-conditioned kernels amplify into the coefficients.
     """
 
-    def __init__(self, F, kernel_params, alpha):
+    def __init__(self, F, kernel_params, alpha, block_bytes):
         self.F = F
         self.kernel_params = kernel_params
         self.alpha = alpha
+        self.block_bytes = block_bytes
         self.diagonal = ntk_diagonal(F, **kernel_params)
 
     def matvec(self, V):
         n = self.F.shape[0]
-        rows = max(1, _BLOCK_BYTES // (8 * n))
+        rows = max(1, self.block_bytes // (8 * n))
         out = np.empty_like(V)
         for start in range(0, n, rows):
             sl = slice(start, start + rows)
@@ -140,13 +143,14 @@ class BlockedKernel:
         return out
 
 
-def cross_kernel_product(kernel, X, X_fit, coefs):
-    """``K(X, X_fit) @ coef`` for several coefficient arrays, in row blocks of bounded memory."""
+def cross_kernel_product(kernel, X, X_fit, coefs, block_bytes):
+    """``K(X, X_fit) @ coef`` for several coefficient arrays, in row blocks of at most
+    ``block_bytes`` of kernel."""
     n = X_fit.shape[0]
     F_fit = kernel.features(X_fit)
     stacked = np.concatenate(coefs, axis=1)
     out = np.empty((X.shape[0], stacked.shape[1]))
-    rows = max(1, _PREDICT_BLOCK_BYTES // (8 * max(n, 1)))
+    rows = max(1, block_bytes // (8 * max(n, 1)))
     for start in range(0, X.shape[0], rows):
         sl = slice(start, start + rows)
         out[sl] = matmul(ntk_kernel(kernel.features(X[sl]), F_fit, **kernel.params), stacked)
@@ -158,8 +162,9 @@ class Solver:
 
     Subclasses implement :meth:`apply` and :meth:`training_mse` (and may
     override :meth:`predict`); :meth:`fit` only records the data, the
-    expensive state (decompositions, operators) is built on first use, so a
-    solver rebuilt after unpickling an estimator costs nothing until needed.
+    expensive state (decompositions, operators) is built on first use
+    (:meth:`_cached`), so a solver rebuilt after unpickling an estimator
+    costs nothing until needed.
 
     Parameters
     ----------
@@ -174,15 +179,19 @@ class Solver:
         Cache of dense decompositions.
     verbose : int
         Iterative solvers show a progress bar over their iterations when > 0.
+    settings : SolverSettings or None
+        Tuning constants (``None``: the defaults).
     """
 
     #: Name of the solver family, as in ``NTKRegressor(solver=...)``.
     name = None
     #: Whether finite training times are supported (Cholesky: converged only).
     finite_times = True
+    #: The estimated variance methods this family offers, in the order "auto" tries them.
+    estimates = ()
 
     def __init__(self, kernel, *, alpha=0.0, tol=1e-8, max_iter=1000, max_memory=None,
-                 memory=None, verbose=0):
+                 memory=None, verbose=0, settings=None):
         self.kernel = kernel
         self.alpha = alpha
         self.tol = tol
@@ -190,8 +199,20 @@ class Solver:
         self.max_memory = max_memory
         self.memory = memory
         self.verbose = verbose
+        self.settings = SolverSettings() if settings is None else settings
         self.n_iter = 0
         self.residual = None
+        self.preconditioner_name = None
+        self._lock = threading.RLock()
+        self._built = {}
+
+    def _cached(self, key, build):
+        """``build()`` on first use of ``key``, then the same object: built once under a lock,
+        so threads predicting at once share one build and see the same state."""
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = build()
+            return self._built[key]
 
     def fit(self, X, Y):
         """Remember the training inputs ``X`` (n, d) and targets ``Y`` (n, k)."""
@@ -223,22 +244,62 @@ class Solver:
 
         ``kernel``: another kernel of the same network (the NNGP of a variance).
         """
-        return cross_kernel_product(kernel or self.kernel, X, self.X, coefs)
+        return cross_kernel_product(kernel or self.kernel, X, self.X, coefs,
+                                    self.settings.predict_block_bytes)
 
     def prior_matvec(self, V):
         """``K(X, X) V`` with ``K`` the NNGP of the network (no alpha): its prior covariance."""
-        if getattr(self, "_prior", None) is None:
-            prior = self.kernel.with_kind("nngp")
-            self._prior = BlockedKernel(prior.features(self.X), prior.params, 0.0)
-        return self._prior.matvec(V)
+        prior = self.kernel.with_kind("nngp")
+        blocked = self._cached("prior", lambda: BlockedKernel(
+            prior.features(self.X), prior.params, 0.0, self.settings.matvec_block_bytes))
+        return blocked.matvec(V)
 
     def cross_kernel(self, kernel, X):
         """``kernel(X_train, X)``, n x m: ``kernel`` is this solver's or another of the same
         network (the NNGP of a variance)."""
         return kernel(self.X, X)
 
-    def predictive_variance(self, X, c, full=False, tol=None):
+    def predictive_variance(self, X, c, full=False, method="auto", tol=None):
         """Variance (or covariance) at ``X`` of the ensemble trained to flow scale ``c``.
+
+        ``method``: ``"exact"`` (:meth:`exact_variance`), one of the family's
+        :attr:`estimates` (:meth:`estimate_variance`), or ``"auto"``: exact up
+        to ``settings.exact_std_points`` points and for a covariance, past
+        them the first estimate that serves the points, else exact. A
+        covariance is always exact. ``tol`` as in :meth:`apply`.
+
+        Returns
+        -------
+        var : ndarray of shape (m,), or the covariance (m, m) when ``full``
+        method : str
+            The method that ran.
+        """
+        if method not in STD_METHODS:
+            raise ValueError(f"std_method must be one of {list(STD_METHODS)}, got {method!r}.")
+        if full and method not in ("auto", "exact"):
+            raise ValueError(f"std_method={method!r} estimates the std only; return_cov is "
+                             "exact: use std_method='auto' or 'exact'.")
+        if method == "auto" and not full and X.shape[0] > self.settings.exact_std_points:
+            for name in self.estimates:
+                var = self.estimate_variance(name, X, c, tol)
+                if not isinstance(var, str):
+                    return var, name
+        elif method not in ("auto", "exact"):
+            var = (self.estimate_variance(method, X, c, tol) if method in self.estimates else
+                   f"solver={self.name!r} offers {list(self.estimates) or 'no estimate'}")
+            if isinstance(var, str):
+                raise ValueError(f"std_method={method!r} cannot serve this request: {var}; "
+                                 "use std_method='auto' or 'exact'.")
+            return var, method
+        return self.exact_variance(X, c, full, tol), "exact"
+
+    def estimate_variance(self, method, X, c, tol=None):
+        """The variance at ``X`` by the estimate ``method``, or a str saying why it cannot
+        serve these points (families override; see :attr:`estimates`)."""
+        return f"solver={self.name!r} has no {method!r} estimate"
+
+    def exact_variance(self, X, c, full=False, tol=None):
+        """The exact variance (or covariance) at ``X`` of the ensemble at flow scale ``c``.
 
         The distribution over random initialisations of infinitely wide
         networks trained by gradient flow (Lee et al. 2019), with ``K`` the
@@ -250,20 +311,16 @@ class Solver:
                         - Th(x, X) A_c K(X, x) - K(x, X) A_c Th(X, x)
 
         ``A_c`` is symmetric, so with ``U = A_c Th(X, x)`` the NTK's is
-        ``K(x, x) + U^T K(X, X) U - 2 K(x, X) U`` (symmetrised): exact, one
+        ``K(x, x) + U^T K(X, X) U - 2 K(x, X) U`` (symmetrised): one
         :meth:`apply` per block of test points (whose columns are the cross
         kernels) for either kernel, plus a prior matvec for the NTK; the
-        NNGP's variance is a quadratic form (:meth:`quadratic_forms`). ``tol``
-        as in :meth:`apply`.
-
-        Returns
-        -------
-        var : ndarray of shape (m,), or the covariance (m, m) when ``full``
+        NNGP's variance is a quadratic form (:meth:`quadratic_forms`).
         """
         m, n = X.shape[0], self.X.shape[0]
         prior = self.kernel.with_kind("nngp")
         ntk = self.kernel.params["kind"] == "ntk"
-        block = m if full else max(1, min(_VARIANCE_BLOCK, _PREDICT_BLOCK_BYTES // (32 * n)))
+        block = m if full else max(1, min(self.settings.variance_block,
+                                          self.settings.predict_block_bytes // (32 * n)))
         check_allocation(8 * n * min(block, m) * (4 if ntk else 2) + (8 * m * m if full else 0),
                          "the predictive covariance" if full else "the predictive variance",
                          "predict on fewer points at a time, or ask for return_std.")

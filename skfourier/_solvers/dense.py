@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_memory
 
+from .._settings import null_tolerance
 from .._validation import check_allocation, memory_budget
 from ..kernels import ntk_kernel
 from .base import Solver, flow_phi, matmul
@@ -18,7 +19,6 @@ from .base import Solver, flow_phi, matmul
 # Bytes per n x n float64 matrix, and how many of them each solver holds at peak:
 # eigh keeps the kernel, the eigenvectors and LAPACK's divide-and-conquer workspace.
 _PEAK_MATRICES = {"eigh": 3, "cholesky": 2}
-_EPS = np.finfo(np.float64).eps
 
 
 #: Where to go when the dense path does not fit, appended to the memory error.
@@ -52,17 +52,11 @@ def cholesky_factor(K, alpha):
         return None
     # A factorization can "succeed" on a numerically singular matrix with tiny pivots;
     # cond(K) >= (max pivot / min pivot)^2, so hand such cases to eigh's null-space rule.
-    pivots = L.diagonal().abs()
-    if pivots.numel() and (pivots.min() / pivots.max()) ** 2 < pivots.numel() * _EPS:
+    # the pivots' squares bound the eigenvalues: the null rule of null_tolerance
+    pivots = L.diagonal().abs().numpy() ** 2
+    if pivots.size and pivots.min() < null_tolerance(pivots):
         return None
     return L
-
-
-def _null_tolerance(values):
-    """Eigenvalues below this are rounding noise (numpy's pinvh rule)."""
-    if values.size == 0:
-        return 0.0
-    return values.size * _EPS * np.max(np.abs(values))
 
 
 class DenseSolver(Solver):
@@ -71,13 +65,14 @@ class DenseSolver(Solver):
     def prior_matvec(self, V):
         # held: a dense solver already affords n x n matrices, and a variance block
         # count of products would each recompute the kernel
-        if getattr(self, "_prior_K", None) is None:
+        def build():
             n = self.X.shape[0]
             check_allocation(8 * n * n, f"the NNGP training matrix ({n} x {n}) of the "
                              "predictive variance", "subsample the training set.",
                              self.max_memory)
-            self._prior_K = self.kernel.with_kind("nngp")(self.X)
-        return matmul(self._prior_K, V)
+            return self.kernel.with_kind("nngp")(self.X)
+
+        return matmul(self._cached("prior", build), V)
 
 
 class Spectrum:
@@ -93,7 +88,7 @@ class Spectrum:
         lam, Q = torch.linalg.eigh(torch.from_numpy(K))
         lam, Q = lam.numpy()[::-1].copy(), Q.numpy()[:, ::-1].copy()
         del K
-        tol = _null_tolerance(lam)
+        tol = null_tolerance(lam)
         if lam.size and lam[-1] < -max(1e-6 * lam[0], 1e3 * tol):
             warnings.warn(
                 f"the kernel matrix is numerically indefinite (smallest eigenvalue "
@@ -112,7 +107,7 @@ def decompose(F, depth, weight_std, bias_std, kind):
 def _filter(mu, c):
     """``phi_c(mu)``; at ``c = inf`` ``1 / mu``, with null directions (mu ~ 0) left at 0."""
     if np.isinf(c):
-        keep = mu > _null_tolerance(mu)
+        keep = mu > null_tolerance(mu)
         return np.where(keep, 1.0 / np.where(keep, mu, 1.0), 0.0)
     return flow_phi(mu, c)
 
@@ -120,7 +115,7 @@ def _filter(mu, c):
 def _decay(mu, c):
     """``exp(-c mu)``; at ``c = inf`` 1 in null directions, 0 elsewhere."""
     if np.isinf(c):
-        return np.where(mu > _null_tolerance(mu), 0.0, 1.0)
+        return np.where(mu > null_tolerance(mu), 0.0, 1.0)
     return np.exp(-c * mu)
 
 
@@ -136,12 +131,18 @@ class SpectralSolver(DenseSolver):
 
     @property
     def spectrum(self):
-        if getattr(self, "_spectrum", None) is None:
+        """The kernel's :class:`Spectrum` (built on first use, through ``memory``)."""
+        def build():
             check_kernel_memory(self.X.shape[0], "eigh", self.max_memory)
             cached = check_memory(self.memory).cache(decompose)
-            self._spectrum = cached(self.kernel.features(self.X), **self.kernel.params)
-            self._QtY = matmul(self._spectrum.eigenvectors.T, self.Y)
-        return self._spectrum
+            return cached(self.kernel.features(self.X), **self.kernel.params)
+
+        return self._cached("spectrum", build)
+
+    @property
+    def _QtY(self):
+        """The targets in the eigenbasis, ``Q^T Y``."""
+        return self._cached("QtY", lambda: matmul(self.spectrum.eigenvectors.T, self.Y))
 
     @property
     def eigenvalues(self):
@@ -149,19 +150,26 @@ class SpectralSolver(DenseSolver):
         return self.spectrum.eigenvalues
 
     def with_alpha(self, alpha):
-        """The same decomposition with another ridge (a shallow copy)."""
-        self.spectrum  # decompose once, before sharing
-        other = object.__new__(type(self))
-        other.__dict__.update(self.__dict__, alpha=alpha)
+        """The same decomposition with another ridge (a shallow copy sharing it)."""
+        self._QtY  # decompose once, before sharing
+        other = type(self)(self.kernel, alpha=alpha, tol=self.tol, max_iter=self.max_iter,
+                           max_memory=self.max_memory, memory=self.memory,
+                           verbose=self.verbose, settings=self.settings).fit(self.X, self.Y)
+        other._built.update(self._built)  # alpha-free state only: spectrum, Q^T Y, prior
         return other
 
     def _mu(self):
         return self.spectrum.eigenvalues + self.alpha
 
     def apply(self, V, scales, tol=None):
-        Q = self.spectrum.eigenvectors
-        QtV = self._QtY if V is self.Y else matmul(Q.T, V)
-        mu = self._mu()
+        return self._filtered(matmul(self.spectrum.eigenvectors.T, V), scales)
+
+    def coefficients(self, scales):
+        return self._filtered(self._QtY, scales)
+
+    def _filtered(self, QtV, scales):
+        """``Q phi_c(mu) Q^T V`` for each scale, from ``Q^T V``."""
+        Q, mu = self.spectrum.eigenvectors, self._mu()
         return [matmul(Q, _filter(mu, c)[:, None] * QtV) for c in scales]
 
     def training_mse(self, scales):
@@ -173,25 +181,23 @@ class SpectralSolver(DenseSolver):
         """``h = lambda phi_c(lambda + alpha)``: the hat matrix ``y -> f_train``, eigenbasis."""
         return self.spectrum.eigenvalues * _filter(self._mu(), c)
 
-    def loo_score(self):
-        """Minus the exact leave-one-out MSE of kernel ridge (t = None), ``-inf`` if undefined.
+    def loo_score(self, c):
+        """Minus the hat-matrix leave-one-out MSE at flow scale ``c``, ``-inf`` if undefined.
 
-        With ``H = Q diag(h) Q^T`` the LOO residual is ``(y_i - (H y)_i) / (1 - H_ii)``.
+        With ``H = Q diag(h) Q^T`` the map from the targets to the training
+        predictions, the LOO residual is ``(y_i - (H y)_i) / (1 - H_ii)``:
+        exact for kernel ridge (``c = inf``), the same linear-smoother formula
+        at a finite ``c`` (where removing a point also changes the flow), so
+        every candidate of a search is scored by one criterion and equal
+        models (a converged finite ``t`` and ``t = None``) score equally.
         """
         Q = self.spectrum.eigenvectors
-        h = self.hat_eigenvalues(np.inf)
+        h = self.hat_eigenvalues(c)
         resid = self.Y - matmul(Q, h[:, None] * self._QtY)
         denom = 1.0 - matmul(Q ** 2, h)
         if not np.all(denom > 1e-12):  # a point that its own fit interpolates exactly
             return -np.inf
         return -float(np.mean((resid / denom[:, None]) ** 2))
-
-    def gcv_score(self, c):
-        """Minus generalized cross-validation, ``(||(I - H) y||^2 / N) / (1 - tr(H) / n)^2``."""
-        h = self.hat_eigenvalues(c)
-        mse = np.sum(((1.0 - h)[:, None] * self._QtY) ** 2) / self.Y.size
-        dof = 1.0 - h.sum() / self.Y.shape[0]
-        return -float(mse / dof ** 2) if dof > 1e-12 else -np.inf
 
 
 class NotPositiveDefinite(ValueError):
@@ -213,15 +219,17 @@ class CholeskySolver(DenseSolver):
     @property
     def factor(self):
         """The Cholesky factor of ``K + alpha I``, computed on first use."""
-        if getattr(self, "_factor", None) is None:
+        def build():
             check_kernel_memory(self.X.shape[0], "cholesky", self.max_memory)
-            self._factor = cholesky_factor(self.kernel(self.X), self.alpha)
-            if self._factor is None:
+            factor = cholesky_factor(self.kernel(self.X), self.alpha)
+            if factor is None:
                 raise NotPositiveDefinite(
                     "solver='cholesky' failed: K + alpha I is not positive definite (singular "
                     f"kernel with alpha={self.alpha!r}). Use solver='eigh' or 'auto', which "
                     "treat null directions exactly, or a positive alpha.")
-        return self._factor
+            return factor
+
+        return self._cached("factor", build)
 
     def apply(self, V, scales, tol=None):
         if any(np.isfinite(c) for c in scales):

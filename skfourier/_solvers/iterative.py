@@ -4,7 +4,7 @@
 ``t`` is ``a = phi_c(K + alpha I) y`` computed by Lanczos directly (no
 ill-posed solve), one Krylov basis for all times of a trajectory; the training
 curve is Lanczos quadrature. Subclasses supply the operator and the sample
-order it works in (:mod:`.structured`, :mod:`.matfree`).
+order it works in (:mod:`.lattice`, :mod:`.matfree`).
 """
 
 import sys
@@ -13,36 +13,37 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from .._settings import null_tolerance
 from . import krylov
 from .base import Solver, flow_phi
 from .lowrank import nngp_lowrank_variance
-
-# Test points up to which a predictive variance is computed exactly (a solve per point).
-_EXACT_POINTS = 512
 
 
 class KrylovSolver(Solver):
     """Gradient flow on ``K + alpha I`` given only its matvec (and optionally a preconditioner).
 
-    ``n_iter`` and ``residual`` record the last :meth:`apply`: Krylov
-    iterations (CG plus Lanczos) and the largest final relative residual
-    (CG) or change (Lanczos).
+    ``n_iter``, ``residual`` and ``preconditioner_name`` record the last
+    :meth:`apply`: Krylov iterations (CG plus Lanczos), the largest final
+    relative residual (CG) or change (Lanczos), and CG's preconditioner.
     """
 
-    def _operator(self):
+    estimates = ("lanczos",)
+
+    def operator(self):
         """The matvec ``V -> (K + alpha I) V`` on arrays of shape (n, k) in operator order."""
         raise NotImplementedError
 
-    def _preconditioner(self):
-        """CG's preconditioner for :meth:`_operator` (see :func:`.krylov.solve`), or ``None``."""
-        return None
+    def preconditioner(self, tol):
+        """CG's preconditioner for :meth:`operator` at ``tol``: ``(name, apply)``, ``apply``
+        as :func:`.krylov.solve` takes it (``None``: plain CG)."""
+        return "none", None
 
-    def _to_operator(self, V):
+    def to_operator(self, V):
         """Samples in the caller's order -> the operator's order."""
         return V
 
-    def _from_operator(self, V):
-        """Inverse of :meth:`_to_operator`."""
+    def from_operator(self, V):
+        """Inverse of :meth:`to_operator`."""
         return V
 
     def _progress(self, what, tol):
@@ -68,21 +69,36 @@ class KrylovSolver(Solver):
             stacklevel=stacklevel)
 
     def apply(self, V, scales, tol=None):
+        return self._apply(V, scales, tol)[0]
+
+    def coefficients(self, scales):
+        """As :meth:`~.base.Solver.coefficients`; a Lanczos run at finite times is kept for
+        :meth:`training_mse`, which runs the same recurrence from the targets."""
+        coefs, lanczos = self._apply(self.Y, scales, None)
+        if lanczos is not None:
+            with self._lock:
+                self._built["targets' lanczos"] = lanczos
+        return coefs
+
+    def _apply(self, V, scales, tol):
+        """:meth:`apply`, and its Lanczos run (``None`` without finite scales)."""
         tol = self.tol if tol is None else tol
-        matvec = self._operator()
-        B = self._to_operator(V)
+        matvec = self.operator()
+        B = self.to_operator(V)
         out = [None] * len(scales)
         finite = [i for i, c in enumerate(scales) if np.isfinite(c)]
         converged = [i for i, c in enumerate(scales) if np.isinf(c)]
-        iterations, residuals = 0, [0.0]
+        iterations, residuals, lanczos = 0, [0.0], None
         if converged:  # one solve serves every t = None
+            name, precond = self.preconditioner(tol)
             bar, callback = self._progress(f"{self.name}: conjugate gradients", tol)
             coef, it, res = krylov.solve(matvec, B, tol=tol, max_iter=self.max_iter,
-                                         precond=self._preconditioner(), callback=callback)
+                                         precond=precond, callback=callback)
             if bar is not None:
                 bar.close()
             iterations += it
             residuals.append(float(np.max(res)))
+            self.preconditioner_name = name
             if np.any(res >= tol):
                 self._warn("conjugate gradients", float(np.max(res)), it, tol)
             for i in converged:
@@ -94,10 +110,8 @@ class KrylovSolver(Solver):
             residuals.append(float(change))
             for i, coef in zip(finite, lanczos.combine(lanczos.coefficients(funcs, k))):
                 out[i] = coef
-            if V is self.Y:  # the training curve runs the same recurrence: keep it
-                self._lanczos_y = lanczos
         self.n_iter, self.residual = iterations, max(residuals)
-        return [self._from_operator(o) for o in out]
+        return [self.from_operator(o) for o in out], lanczos
 
     def quadratic_forms(self, V, c, tol=None):
         """At a finite ``c`` by Lanczos quadrature, ``|v|^2 e1^T phi_c(T) e1``: the recurrence
@@ -105,14 +119,14 @@ class KrylovSolver(Solver):
         if not np.isfinite(c):
             return super().quadratic_forms(V, c, tol)
         funcs = [_phi(c)]
-        lanczos, k, _ = self._lanczos(self._to_operator(V), funcs,
+        lanczos, k, _ = self._lanczos(self.to_operator(V), funcs,
                                       self.tol if tol is None else tol)
         return lanczos.norms * lanczos.coefficients(funcs, k)[0][0]
 
     def _lanczos(self, B, funcs, tol):
         """The Lanczos recurrence from ``B`` (operator order) run until ``f(T) e1`` settles
         for ``funcs``, with progress and a warning if it does not: (lanczos, k, change)."""
-        lanczos = krylov.Lanczos(self._operator(), B)
+        lanczos = krylov.Lanczos(self.operator(), B)
         bar, callback = self._progress(f"{self.name}: Lanczos", tol)
         k, change = lanczos.run(funcs, tol=tol, max_iter=self.max_iter, callback=callback)
         if bar is not None:
@@ -121,29 +135,24 @@ class KrylovSolver(Solver):
             self._warn("Lanczos for exp(-c K)", change, k, tol, stacklevel=6)
         return lanczos, k, change
 
-    def predictive_variance(self, X, c, full=False, tol=None):
-        """Exact (a solve per point), except the NNGP posterior std at a finite time on many
-        points: then one Lanczos basis serves all points (:mod:`.lowrank`)."""
-        if self._many_points(X, full) and self._low_rank(c):
-            return nngp_lowrank_variance(self, X, c, self.max_iter)
-        return super().predictive_variance(X, c, full, tol)
-
-    @staticmethod
-    def _many_points(X, full):
-        """Whether a variance may be estimated: the diagonal only, past the exact limit."""
-        return not full and X.shape[0] > _EXACT_POINTS
-
-    def _low_rank(self, c):
-        """Whether :mod:`.lowrank` serves flow scale ``c``: the NNGP at a finite time."""
-        return np.isfinite(c) and self.kernel.params["kind"] == "nngp"
+    def estimate_variance(self, method, X, c, tol=None):
+        """``"lanczos"``: the NNGP posterior std at a finite time from one Lanczos basis for
+        all points (:mod:`.lowrank`)."""
+        if method != "lanczos":
+            return super().estimate_variance(method, X, c, tol)
+        if not (np.isfinite(c) and self.kernel.params["kind"] == "nngp"):
+            return ("the low-rank (Lanczos) std serves kernel='nngp' at a finite t only "
+                    "(at t=None and for the NTK its errors reach 50-800%)")
+        return nngp_lowrank_variance(self, X, c)
 
     def training_mse(self, scales):
         """Mean over entries of ``(exp(-c (K + alpha I)) y)^2`` by Lanczos quadrature."""
-        funcs = [_decay_sq(c) for c in scales]
-        lanczos = getattr(self, "_lanczos_y", None)  # from a fit at finite t, if any
+        n = self.Y.shape[0]
+        funcs = [_decay_sq(c, n) for c in scales]
+        lanczos = self._built.get("targets' lanczos")  # from a fit at finite t, if any
         k = 0 if lanczos is None else lanczos.converged(funcs, self.tol)
         if not k:
-            lanczos = krylov.Lanczos(self._operator(), self._to_operator(self.Y))
+            lanczos = krylov.Lanczos(self.operator(), self.to_operator(self.Y))
             k, _ = lanczos.run(funcs, tol=self.tol, max_iter=self.max_iter)
         coefs = lanczos.coefficients(funcs, k)
         # y^T f(K) y ~ ||y|| (||y|| f(T) e1)_0, summed over the columns
@@ -154,7 +163,8 @@ def _phi(c):
     return lambda theta: flow_phi(np.maximum(theta, 0.0), c)
 
 
-def _decay_sq(c):
+def _decay_sq(c, n):
+    """``exp(-2 c theta)``; at ``c = inf`` 1 in null directions (of the n x n operator)."""
     if np.isinf(c):
-        return lambda theta: np.where(theta > 1e-12 * np.max(np.abs(theta)), 0.0, 1.0)
+        return lambda theta: np.where(theta > null_tolerance(theta, n), 0.0, 1.0)
     return lambda theta: np.exp(-2.0 * c * np.maximum(theta, 0.0))

@@ -7,6 +7,9 @@ vectorised per-column scalars, so an operator applies to all channels at once.
 import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
+from .._settings import null_tolerance
+from .base import matmul
+
 
 def conjugate_gradient(matvec, B, *, tol, max_iter, precond=None, X0=None, callback=None):
     """Solve ``A X = B`` column by column; return (X, iterations, relative residuals).
@@ -60,50 +63,96 @@ def solve(matvec, B, *, tol, max_iter, precond=None, callback=None):
                               X0=None if start is None else start(B), callback=callback)
 
 
+def tridiagonal_eigh(alphas, betas):
+    """Eigenvalues and eigenvectors ``(theta, S)`` of the symmetric tridiagonal Lanczos matrix
+    with diagonal ``alphas`` (k) and off-diagonal ``betas[:k - 1]``: the one place every
+    function of ``T_k`` comes from."""
+    alphas = np.asarray(alphas, dtype=np.float64)
+    if alphas.size == 1:
+        return alphas.copy(), np.ones((1, 1))
+    return eigh_tridiagonal(alphas, np.asarray(betas, dtype=np.float64)[:alphas.size - 1])
+
+
 class Lanczos:
     """Lanczos tridiagonalisation of a symmetric operator from the columns of ``B``.
 
-    :meth:`run` extends the recurrence, without storing the basis, until the
-    requested ``f(T_k) e1`` stop changing; :meth:`combine` replays the same
-    deterministic recurrence to form ``V_k f(T_k) e1`` in O(n) memory, for any
-    number of functions at once (the times of a trajectory). No
-    reorthogonalisation: it would cost O(n k^2) memory traffic, while the
-    plain recurrence reaches the same accuracy (1e-13 on kernels of
-    condition 1e3 - 1e9) given a few more iterations (see :meth:`run`).
+    :meth:`run` extends the recurrence until the requested ``f(T_k) e1``
+    stop changing; :meth:`combine` forms ``V_k f(T_k) e1``, for any number of
+    functions at once (the times of a trajectory). By default the basis is
+    not stored: :meth:`combine` replays the same deterministic recurrence in
+    O(n) memory, and there is no reorthogonalisation: it would cost O(n k^2)
+    memory traffic, while the plain recurrence reaches the same accuracy
+    (1e-13 on kernels of condition 1e3 - 1e9) given a few more iterations
+    (see :meth:`run`). ``reorthogonalize=True`` keeps the basis (up to
+    ``max_steps`` vectors) and orthogonalises each new vector against it,
+    for callers that use the basis itself (the low-rank variance of
+    :mod:`.lowrank`).
     """
 
-    def __init__(self, matvec, B):
+    def __init__(self, matvec, B, reorthogonalize=False, max_steps=None):
         self.matvec = matvec
         self.B = B
         self.norms = np.linalg.norm(B, axis=0)
+        self.reorthogonalize = reorthogonalize
+        # rows of one column contiguous: the Gram-Schmidt products are GEMVs
+        self.basis = (np.empty((max_steps, B.shape[1], B.shape[0])) if reorthogonalize
+                      else None)
         self._alphas, self._betas = [], []
 
-    def _basis(self):
+    def _orthogonalize(self, W, j):
+        """Gram-Schmidt of ``W`` against the stored basis ``V_0 .. V_j``, per column, for what
+        rounding left after the recurrence; a second pass only if the first cancelled much."""
+        for col in range(W.shape[1]):
+            Q, w = self.basis[:j + 1, col], W[:, col]
+            before = np.linalg.norm(w)
+            for _ in range(2):
+                w -= matmul(Q.T, matmul(Q, w))
+                if np.linalg.norm(w) > 0.5 * before:
+                    break
+                before = np.linalg.norm(w)
+
+    def steps(self):
         """Yield V_0, V_1, ...; before V_j is yielded, alpha_j and beta_j are recorded."""
         V_prev = np.zeros_like(self.B)
         V = self.B / np.where(self.norms > 0, self.norms, 1.0)
         beta_prev = np.zeros(self.B.shape[1])
         self._alphas, self._betas = [], []
+        j = 0
         while True:
+            if self.reorthogonalize:
+                self.basis[j] = V.T
             W = self.matvec(V) - beta_prev * V_prev
             alpha = np.einsum("ij,ij->j", V, W)
             W -= alpha * V
+            if self.reorthogonalize:
+                self._orthogonalize(W, j)
             beta = np.linalg.norm(W, axis=0)
             self._alphas.append(alpha)
             self._betas.append(beta)
             yield V
             V_prev, V = V, W / np.where(beta > 0, beta, 1.0)
             beta_prev = beta
+            j += 1
+
+    def exhausted(self, k):
+        """Whether step ``k`` found an invariant subspace in every column: its new vector's norm
+        is numerically zero (:func:`~skfourier._settings.null_tolerance` of the diagonal)."""
+        alphas = np.array(self._alphas[:k])
+        return all(self._betas[k - 1][col] <= null_tolerance(alphas[:, col], self.B.shape[0])
+                   for col in range(self.B.shape[1]))
+
+    def matrix_function(self, f, k, col=0):
+        """``f(T_k)`` (k x k) of column ``col``'s tridiagonal matrix."""
+        theta, S = tridiagonal_eigh(np.array(self._alphas[:k])[:, col],
+                                    np.array(self._betas[:k])[:, col])
+        return (S * f(theta)) @ S.T
 
     def coefficients(self, funcs, k):
         """``||b|| f(T_k) e1`` per column for each function: list of (k, n_cols) arrays."""
         alphas, betas = np.array(self._alphas[:k]), np.array(self._betas[:k])
         out = [np.zeros((k, self.B.shape[1])) for _ in funcs]
         for col in range(self.B.shape[1]):
-            if k == 1:
-                theta, S = alphas[:, col].copy(), np.ones((1, 1))
-            else:
-                theta, S = eigh_tridiagonal(alphas[:, col], betas[:k - 1, col])
+            theta, S = tridiagonal_eigh(alphas[:, col], betas[:, col])
             for f, arr in zip(funcs, out):
                 arr[:, col] = self.norms[col] * (S @ (f(theta) * S[0]))
         return out
@@ -119,14 +168,13 @@ class Lanczos:
         Greenbaum), so the iteration count is capped by ``max_iter`` alone.
         """
         max_iter = max(1, max_iter)
-        basis = self._basis()
+        steps = self.steps()
         previous, change = None, np.inf
         for k in range(1, max_iter + 1):
-            next(basis)
+            next(steps)
             if k % check_every and k < max_iter:
                 continue
-            exhausted = bool(np.all(self._betas[k - 1] <= 1e-13 * np.maximum(
-                np.abs(self._alphas[k - 1]), 1e-300)))
+            exhausted = self.exhausted(k)
             current = self.coefficients(funcs, k)
             if previous is not None:
                 change = max(_relative_change(c, p) for c, p in zip(current, previous))
@@ -157,9 +205,9 @@ class Lanczos:
         """``V_k c`` for each coefficient array from :meth:`coefficients`."""
         k = coefs[0].shape[0]
         out = [np.zeros_like(self.B) for _ in coefs]
-        basis = self._basis()
+        steps = None if self.reorthogonalize else self.steps()
         for j in range(k):
-            V = next(basis)
+            V = self.basis[j].T if steps is None else next(steps)
             for c, acc in zip(coefs, out):
                 acc += c[j] * V
         return out

@@ -9,7 +9,8 @@ basis and ``T = Q^T (K + alpha I) Q``, ``A ~ Q phi_2c(T) Q^T`` (Pleiss et al.
 ``var(x) = K(x, x) - ||phi_2c(T)^(1/2) Q^T K(X, x)||^2`` for every test point
 from products of the basis with the cross kernel (on a lattice: FFT
 convolutions). The basis grows until the standard deviation at a fixed subset
-of the test points changes by less than ``STD_TOL`` relative.
+of the test points changes by less than ``SolverSettings.lowrank_std_tol``
+relative.
 
 Measured against the exact std (32 x 32 and 64 x 64 lattices, the demo's
 flow scale): within 5e-3 for Fourier scales from smooth to rough. Where it
@@ -26,89 +27,61 @@ does not serve, the variance stays exact (a solve per point):
 import warnings
 
 import numpy as np
-from scipy.linalg import eigh_tridiagonal
 from sklearn.exceptions import ConvergenceWarning
 
 from .base import flow_phi, matmul
-
-#: Relative change of the probe points' std below which the basis is complete.
-STD_TOL = 1e-3
-# Lanczos steps between two checks, test points probed, basis columns per cross product.
-_CHECK_EVERY = 20
-_PROBES = 256
-_CHUNK = 32
+from .krylov import Lanczos
 
 
-def nngp_lowrank_variance(solver, X, c, max_steps):
+def nngp_lowrank_variance(solver, X, c):
     """The NNGP posterior variance at the rows of ``X``, flow scale ``c`` (finite).
 
     Parameters
     ----------
     solver : KrylovSolver
-        Fitted with the NNGP kernel; gives the operator and the cross products.
+        Fitted with the NNGP kernel; gives the operator and the cross
+        products, its ``max_iter`` the largest basis (a basis that stops
+        there warns) and its ``settings`` the ``lowrank_*`` constants.
     X : ndarray of shape (m, d)
     c : float
-    max_steps : int
-        Largest basis; a basis that stops there warns.
     """
-    probes = X[np.unique(np.linspace(0, X.shape[0] - 1, _PROBES).round().astype(int))]
-    Q, F = _basis(solver, probes, 2 * c, max(2, min(max_steps, solver.X.shape[0])))
-    blocks = [slice(a, a + _CHUNK) for a in range(0, Q.shape[1], _CHUNK)]
+    settings = solver.settings
+    probes = X[np.unique(np.linspace(0, X.shape[0] - 1, settings.lowrank_probes)
+                         .round().astype(int))]
+    Q, F = _basis(solver, probes, 2 * c, max(2, min(solver.max_iter, solver.X.shape[0])))
+    chunk = settings.lowrank_chunk
+    blocks = [slice(a, a + chunk) for a in range(0, Q.shape[1], chunk)]
     V = np.vstack([solver.predict(X, [Q[:, b]])[0].T for b in blocks])   # Q^T K(X, x)
     return solver.kernel.diagonal(X) - np.einsum("ij,ij->j", V, F @ V)
 
 
 def _basis(solver, probes, scale, max_steps):
-    """Lanczos with full reorthogonalisation from the probes' cross kernel, grown to converge.
+    """Lanczos with full reorthogonalisation from the probes' cross kernel, grown until the
+    probes' std settles.
 
     Returns the basis (caller order, n x k) and ``phi(T)`` (k x k).
     """
-    matvec = solver._operator()
-    K_p = solver._to_operator(solver.kernel(solver.X, probes))
+    settings = solver.settings
+    K_p = solver.to_operator(solver.kernel(solver.X, probes))
     k0 = solver.kernel.diagonal(probes)
-    Q = np.empty((max_steps, K_p.shape[0]))  # basis vectors as rows: contiguous GEMVs
+    lanczos = Lanczos(solver.operator(), K_p.sum(axis=1, keepdims=True),
+                      reorthogonalize=True, max_steps=max_steps)
     V = np.empty((max_steps, K_p.shape[1]))  # Q^T K(X, probes), a row per basis vector
-    alphas, betas = [], []
-    q = K_p.sum(axis=1)
-    Q[0] = q / np.linalg.norm(q)
     previous, change = None, np.inf
-    for j in range(max_steps):
-        w = matvec(Q[j][:, None])[:, 0]
-        alphas.append(Q[j] @ w)
-        V[j] = matmul(Q[j], K_p)
-        w -= alphas[j] * Q[j] + (betas[j - 1] * Q[j - 1] if j else 0.0)  # the recurrence,
-        before = np.linalg.norm(w)
-        for _ in range(2):  # then Gram-Schmidt against the whole basis for what rounding left,
-            w -= matmul(Q[:j + 1].T, matmul(Q[:j + 1], w))
-            if np.linalg.norm(w) > 0.5 * before:  # a second pass only if it cancelled much
-                break
-            before = np.linalg.norm(w)
-        beta = np.linalg.norm(w)
+    for j, q in zip(range(max_steps), lanczos.steps()):
+        V[j] = matmul(q[:, 0], K_p)
         k = j + 1
-        exhausted = beta <= 1e-12 * max(abs(alphas[0]), 1e-300)
-        if exhausted or k % _CHECK_EVERY == 0 or k == max_steps:
-            F = _filter(alphas, betas, scale)
+        exhausted = lanczos.exhausted(k)
+        if exhausted or k % settings.lowrank_check_every == 0 or k == max_steps:
+            F = lanczos.matrix_function(lambda theta: flow_phi(np.maximum(theta, 0.0), scale), k)
             std = np.sqrt(np.maximum(k0 - np.einsum("ij,ij->j", V[:k], F @ V[:k]), 0.0))
             if previous is not None:
                 change = float(np.max(np.abs(std - previous)) / max(np.max(std), 1e-300))
-            if exhausted or change < STD_TOL:
-                return solver._from_operator(Q[:k].T), F
+            if exhausted or change < settings.lowrank_std_tol:
+                return solver.from_operator(lanczos.basis[:k, 0].T), F
             previous = std
-        if k < max_steps:
-            Q[k] = w / beta
-            betas.append(beta)
     warnings.warn(
         f"the low-rank predictive std did not settle in {max_steps} Lanczos steps (last "
-        f"relative change {change:.1e} > {STD_TOL:g}); raise max_iter, or predict fewer points "
-        "at once (up to 512 are exact).", ConvergenceWarning, stacklevel=5)
-    return solver._from_operator(Q.T), F
-
-
-def _filter(alphas, betas, scale):
-    """``phi(T)`` of the tridiagonal Lanczos matrix."""
-    k = len(alphas)
-    if k == 1:
-        theta, S = np.array(alphas), np.ones((1, 1))
-    else:
-        theta, S = eigh_tridiagonal(np.array(alphas), np.array(betas[:k - 1]))
-    return (S * flow_phi(np.maximum(theta, 0.0), scale)) @ S.T
+        f"relative change {change:.1e} > {settings.lowrank_std_tol:g}); raise max_iter, or "
+        f"ask for std_method='exact' (a solve per point).", ConvergenceWarning, stacklevel=6)
+    return solver.from_operator(lanczos.basis[:max_steps, 0].T), F

@@ -9,8 +9,8 @@ class MatrixFreeSolver(KrylovSolver):
 
     name = "cg"
 
-    def _operator(self):
-        if getattr(self, "_blocked", None) is None:
-            self._blocked = BlockedKernel(self.kernel.features(self.X), self.kernel.params,
-                                          self.alpha)
-        return self._blocked.matvec
+    def operator(self):
+        blocked = self._cached("operator", lambda: BlockedKernel(
+            self.kernel.features(self.X), self.kernel.params, self.alpha,
+            self.settings.matvec_block_bytes))
+        return blocked.matvec

@@ -34,27 +34,28 @@ import math
 import numpy as np
 import torch
 
-from .._validation import memory_budget
-from .base import matmul
-from .dense import cholesky_factor
-
-#: Largest boundary ring deflated: the spatial edges of a 256 x 256 clip of 10 frames (10,200
-#: points) fit. Its two half inverses are 2 x 6144^2 doubles, 0.6 GB; 10,200 points take ~7 s
-#: to build (20 s as one matrix) and 0.065 s per CG step (0.13 s).
-MAX_RING = 12288
+from ..._validation import memory_budget
+from ..base import matmul
+from ..dense import cholesky_factor
 
 
-def boundary_ring(shape, max_points=None):
+def ring_limit(shape, max_ring):
+    """Most points a deflated ring may hold: the smallest of ``max_ring``
+    (``SolverSettings.max_ring``: the spatial edges of a 256 x 256 clip of 10 frames, 10,200
+    points, fit; their two half inverses are 2 x 6144^2 doubles, 0.6 GB, built in ~7 s,
+    0.065 s per CG step), a quarter of the grid, and what the memory budget allows for
+    building the inverse (three ring matrices)."""
+    return min(max_ring, int(np.prod(shape)) // 4, math.isqrt(memory_budget() // 24))
+
+
+def boundary_ring(shape, max_points):
     """The outer faces of a grid: (flat C-order indices, face axes), or ``None`` if none fits.
 
     Faces are taken axis by axis, smallest first, while the ring stays within
-    ``max_points``: on a video lattice of few frames the spatial edges of every
-    frame are the ring, not whole first and last frames. ``max_points``
-    defaults to :data:`MAX_RING`, a quarter of the grid, or what the memory
-    budget allows for building the inverse (three ring matrices), the smallest.
+    ``max_points`` (see :func:`ring_limit`): on a video lattice of few frames
+    the spatial edges of every frame are the ring, not whole first and last
+    frames.
     """
-    if max_points is None:
-        max_points = min(MAX_RING, int(np.prod(shape)) // 4, math.isqrt(memory_budget() // 24))
     ring = np.zeros(shape, dtype=bool)
     axes = []
     for axis in sorted(range(len(shape)), key=lambda a: np.prod(shape) / shape[a]):
@@ -81,7 +82,7 @@ class BoundaryDeflation:
         Lower Cholesky factors of the two halves of ``E`` (:func:`ring_factors`).
     ring_product : callable
         ``V -> (A V)`` on the ring's points only, rows in the order of its
-        attribute ``index`` (:class:`~skfourier._solvers.structured.FaceProduct`):
+        attribute ``index`` (:class:`~.operator.FaceProduct`):
         the step needs no full matvec (1024^2, 3 channels: 0.07 s, a full matvec 0.14 s).
     circulant_solve : callable
         ``M^-1 V`` on arrays of shape (n, k).
@@ -97,12 +98,11 @@ class BoundaryDeflation:
         self.circulant_solve = circulant_solve
 
     @classmethod
-    def on_ring(cls, operator, inner_solve):
-        """Deflate the :func:`boundary_ring` of a
-        :class:`~skfourier._solvers.structured.ToeplitzKernel` around ``inner_solve`` (the
-        ``circulant_solve``); ``None`` when the grid has no ring that fits or its matrix is
-        numerically singular."""
-        ring = boundary_ring(operator.shape)
+    def on_ring(cls, operator, inner_solve, max_ring):
+        """Deflate the :func:`boundary_ring` (at most ``max_ring`` points) of a
+        :class:`~.operator.ToeplitzKernel` around ``inner_solve`` (the ``circulant_solve``);
+        ``None`` when the grid has no ring that fits or its matrix is numerically singular."""
+        ring = boundary_ring(operator.shape, ring_limit(operator.shape, max_ring))
         if ring is None:
             return None
         index, axes = ring

@@ -30,8 +30,7 @@ costs two circulant solves and the two products with ``Phi'`` besides the
 matvec (1024^2, 3 channels: ~0.3 s, the matvec 0.15 s); the setup ~15 s
 at 1024^2 and ~1 min at 2048^2 with 256 frequencies, so the lines are
 kept only where they stand far above the circulant
-(:meth:`SpectralLines.contrast`; see
-:meth:`~skfourier._solvers.structured.ToeplitzKernel.preconditioner`).
+(:meth:`SpectralLines.contrast`; see :func:`~.precond.choose`).
 """
 
 import math
@@ -41,9 +40,9 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from .._validation import memory_budget
-from .base import matmul
-from .layout import channel_major, samples
+from ..._validation import memory_budget
+from ..base import matmul
+from .grid import channel_major, samples
 
 
 class SpectralLines:

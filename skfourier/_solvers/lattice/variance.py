@@ -16,10 +16,10 @@ The centre row and column are exact only where they change: within
 :func:`corner_size` (twice the kernel's half width, at least 8 steps) of
 either end, and at nodes four times that apart between, with the midpoint of
 two neighbouring nodes added while their values differ by more than
-:data:`REFINE_RTOL`, or while the line through a node's neighbours misses it
+``SolverSettings.refine_rtol``, or while the line through a node's neighbours misses it
 by as much; the rest is interpolated. The four corner blocks, where the edge
 effects do not add up, are exact as far as the centre lines' ends take to
-settle (:data:`SETTLE_RTOL`); without them the corners were 5-40% off.
+settle (``SolverSettings.settle_rtol``); without them the corners were 5-40% off.
 
 A symmetric kernel on a grid is unchanged by the grid's central inversion,
 so a point's variance equals its mirror image's: where the inversion maps
@@ -40,22 +40,13 @@ within 4 steps.
 
 import numpy as np
 
-#: Smallest width of the centre lines' exact end layers (largest corner blocks).
-CORNER = 8
-#: Smallest side of the exact corner blocks.
-MIN_CORNER = 2
-#: Relative difference of neighbouring exact values along the centre lines below which
-#: the values between them are interpolated, not solved for (0.1% of the std).
-REFINE_RTOL = 2e-3
-#: Relative distance from the interior value within which an edge has settled: the
-#: corner blocks end there.
-SETTLE_RTOL = 2e-3
+from ..._settings import SolverSettings
 
 
-def corner_size(generator):
+def corner_size(generator, minimum):
     """Side of the exact corner blocks: twice the kernel's half width in grid steps, the
     widest axis' (the lag where the generator falls halfway from lag 0 to its floor),
-    at least :data:`CORNER`."""
+    at least ``minimum`` (``SolverSettings.corner``)."""
     centre = tuple(n // 2 for n in generator.shape)
     widths = []
     for axis in range(generator.ndim):
@@ -64,7 +55,7 @@ def corner_size(generator):
         profile = generator[tuple(index)]
         floor = profile.min()
         widths.append(int(np.argmax(profile - floor <= (profile[0] - floor) / 2)))
-    return max(CORNER, 2 * max(widths))
+    return max(minimum, 2 * max(widths))
 
 
 class LatticeVariance:
@@ -84,6 +75,8 @@ class LatticeVariance:
         The central inversion that maps the lattice onto itself, as index
         sums: point ``p`` mirrors to ``mirror - p`` (where that lies on the
         lattice). ``None``: no symmetry used.
+    settings : SolverSettings, optional
+        ``refine_rtol``, ``settle_rtol`` and ``min_corner`` (default: the defaults).
 
     Attributes
     ----------
@@ -93,10 +86,11 @@ class LatticeVariance:
         Points handed to ``exact``.
     """
 
-    def __init__(self, shape, corner, exact, mirror=None):
+    def __init__(self, shape, corner, exact, mirror=None, settings=None):
         if min(shape) < 4 * corner:
             raise ValueError(f"a {shape} lattice is too small for {corner} x {corner} corners")
         self.shape, self.corner, self.exact = tuple(shape), corner, exact
+        self.settings = SolverSettings() if settings is None else settings
         self.mirror = None if mirror is None else np.asarray(mirror)
         self.values = np.full(self.shape, np.nan)
         self.n_solved = 0
@@ -130,12 +124,13 @@ class LatticeVariance:
 
     def _settled(self, line):
         """Corner-block sides at both ends of a centre line: past them the line stays within
-        :data:`SETTLE_RTOL` of its value a corner's side in (at least :data:`MIN_CORNER`)."""
+        ``settle_rtol`` of its value a corner's side in (at least ``min_corner``)."""
         k = self.corner
         sides = []
         for end in (line[:k + 1], line[::-1][:k + 1]):
-            off = np.flatnonzero(np.abs(end[:k] - end[k]) > SETTLE_RTOL * _scale(end[k], line))
-            sides.append(max(MIN_CORNER, off[-1] + 1 if off.size else 0))
+            drift = np.abs(end[:k] - end[k])
+            off = np.flatnonzero(drift > self.settings.settle_rtol * _scale(end[k], line))
+            sides.append(max(self.settings.min_corner, off[-1] + 1 if off.size else 0))
         return sides
 
     def _nodes(self, axis):
@@ -163,9 +158,10 @@ class LatticeVariance:
         the line through its neighbours misses (a peak between two equal nodes)."""
         positions, v = self._known(axis)
         scale = _scale(np.minimum(np.abs(v[:-1]), np.abs(v[1:])), v)
-        refine = np.abs(np.diff(v)) > REFINE_RTOL * scale
+        rtol = self.settings.refine_rtol
+        refine = np.abs(np.diff(v)) > rtol * scale
         w = (positions[1:-1] - positions[:-2]) / (positions[2:] - positions[:-2])
-        bent = np.abs(v[1:-1] - (1 - w) * v[:-2] - w * v[2:]) > REFINE_RTOL * scale[1:]
+        bent = np.abs(v[1:-1] - (1 - w) * v[:-2] - w * v[2:]) > rtol * scale[1:]
         refine[:-1] |= bent
         refine[1:] |= bent
         refine &= np.diff(positions) > 1
@@ -197,3 +193,52 @@ def _scale(values, line):
     """What a difference of variances is relative to: the values themselves, floored for
     the ~0 variance of the training points' own class."""
     return np.maximum(np.abs(values), 1e-3 * np.max(np.abs(line)))
+
+
+def lattice_variance(solver, X, c, tol=None):
+    """The ensemble's variance at ``X`` by the whole-lattice estimate, or why it cannot serve.
+
+    The test points are split by their offset from the training grid
+    (:meth:`~.grid.Grid.offset_classes`); each offset class must be a full
+    2-D grid, and those of at least four corner blocks per side
+    (:func:`corner_size`) are estimated by :class:`LatticeVariance`, the
+    smaller ones computed exactly. Exact values come from a solve per
+    point, in the corners and at nodes of the centre row and column only (a
+    256 x 256 lattice at scale 10: 49-107 of 65,536 points; mirror images
+    share a solve), stopped at a relative residual of ``tol``, by default
+    ``settings.std_probe_tol`` or the solver's if larger: that moves the std
+    by ~1e-5 of itself, where the solver's 1e-8 takes twice the steps.
+
+    Parameters
+    ----------
+    solver : FFTSolver
+    X : ndarray of shape (m, d)
+    c : float
+        Flow scale.
+    tol : float or None
+
+    Returns
+    -------
+    var : ndarray of shape (m,), or a str naming what the points lack
+    """
+    settings = solver.settings
+    if len(solver.grid.shape) != 2:
+        return "the whole-lattice std estimate serves 2-D image lattices only"
+    classes = solver.grid.offset_classes(X, settings.max_fine_factor)
+    if classes is None:
+        return ("the whole-lattice std estimate needs test points that fill whole lattices "
+                "on a refinement of the training grid (e.g. every held-out pixel)")
+    tol = max(settings.std_probe_tol, solver.tol) if tol is None else tol
+    out = np.empty(X.shape[0])
+    corner = corner_size(solver.toeplitz.generator, settings.corner)
+    for rows, index, shape, mirror in classes:
+        if min(shape) < 4 * corner:
+            out[rows] = solver.exact_variance(X[rows], c, tol=tol)
+            continue
+        at = np.empty(shape, dtype=np.int64)
+        at[tuple(index.T)] = rows
+        estimate = LatticeVariance(shape, corner, mirror=mirror, settings=settings,
+                                   exact=lambda points: solver.exact_variance(
+                                       X[at[tuple(points.T)]], c, tol=tol))
+        out[rows] = estimate.fill()[tuple(index.T)]
+    return out

@@ -1,0 +1,147 @@
+"""The training grid: recognition from coordinates, refinements, offset classes, sample order.
+
+Coordinates come as columns (x, y[, t]); arrays of grid values are in C
+order of the reversed columns (t, y, x), the layout of
+:func:`~skfourier.datasets.image_to_regression`. This module is the only
+place where the two orders meet: :func:`to_axes` converts, :class:`Grid`
+holds everything in array order, and every other module of the lattice
+family works in array order alone.
+
+The operator's vectors are column-major (each channel one contiguous grid,
+so every FFT runs over contiguous data: 1024^2, 3 channels, a matvec in
+0.14 s instead of 0.16 s with the channels interleaved): :func:`channel_major`
+views them as ``(k, *shape)`` arrays and :func:`samples` back.
+"""
+
+import numpy as np
+
+from ..._grid import lattice_indices
+
+
+def to_axes(values):
+    """Per-coordinate-column values (last dimension x, y[, t]) in array-axis order (t, y, x),
+    and back: the reversal is its own inverse."""
+    return np.asarray(values)[..., ::-1]
+
+
+def channel_major(V, shape):
+    """Samples (n, k) -> array (k, *shape): a view of the operator's column-major arrays."""
+    return V.T.reshape((V.shape[1],) + tuple(shape))
+
+
+def samples(A):
+    """Inverse of :func:`channel_major`: (k, *shape) -> column-major (n, k)."""
+    return A.reshape(A.shape[0], -1).T
+
+
+class Grid:
+    """A regular grid recovered from coordinates, in array-axis order.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Coordinates of every grid point exactly once, in any order.
+    what : str
+        How errors name ``X``.
+
+    Attributes
+    ----------
+    shape, origin, spacing : tuple of int, ndarray, ndarray
+        Points, first coordinate and step per array axis.
+    flat : ndarray of int
+        Flat C-order cell of each sample, in the caller's order.
+    """
+
+    def __init__(self, X, what="X"):
+        index, shape = lattice_indices(X, what)
+        self.shape = tuple(to_axes(shape).tolist())
+        self.origin = to_axes(X.min(axis=0))
+        self.spacing = to_axes([(X[:, k].max() - X[:, k].min()) / (n - 1) if n > 1 else 1.0
+                                for k, n in enumerate(shape)]).astype(np.float64)
+        self.flat = np.ravel_multi_index(to_axes(index).T, self.shape)
+
+    @property
+    def size(self):
+        """Number of grid cells."""
+        return int(np.prod(self.shape))
+
+    def to_array(self, V):
+        """Samples (n, k) in the caller's order -> array of shape ``shape + (k,)``."""
+        out = np.empty((self.size,) + V.shape[1:], dtype=V.dtype)
+        out[self.flat] = V
+        return out.reshape(self.shape + V.shape[1:])
+
+    def from_array(self, A):
+        """Inverse of :meth:`to_array`."""
+        return A.reshape((self.size,) + A.shape[len(self.shape):])[self.flat]
+
+    def to_operator(self, V):
+        """Samples (n, k) in the caller's order -> the operator's column-major (cells, k)."""
+        return np.asfortranarray(self.to_array(V).reshape(self.size, -1))
+
+    def from_operator(self, V):
+        """Inverse of :meth:`to_operator`."""
+        return self.from_array(V.reshape(self.shape + V.shape[1:]))
+
+    def locate(self, X, max_refinement):
+        """Place the points ``X`` on a refinement of the grid, if they lie on one.
+
+        Returns ``(r, index)`` in array order: the integer refinement per axis
+        and each point's position on the fine grid (spacing ``spacing / r``,
+        origin ``origin``), or ``None`` when some point is off every
+        refinement up to ``max_refinement``.
+        """
+        offsets = (to_axes(X) - self.origin) / self.spacing
+        refinements, positions = [], []
+        for column in offsets.T:
+            for r in range(1, max_refinement + 1):
+                scaled = column * r
+                rounded = np.rint(scaled)
+                if np.all(np.abs(scaled - rounded) < 1e-6):
+                    refinements.append(r)
+                    positions.append(rounded.astype(np.int64))
+                    break
+            else:
+                return None
+        return np.array(refinements), np.column_stack(positions)
+
+    def extent(self, r, index):
+        """Fine-grid window covering the grid's points and ``index`` (from :meth:`locate`).
+
+        Returns ``(low, extent)``: the first fine index (<= 0) and the number
+        of fine points per axis.
+        """
+        low = np.minimum(index.min(axis=0), 0)
+        high = np.maximum(index.max(axis=0), (np.array(self.shape) - 1) * r)
+        return low, high - low + 1
+
+    def offset_classes(self, X, max_refinement):
+        """``X`` split by offset on a refinement of the grid.
+
+        Returns, per class, (rows of ``X``, their indices on the class's own
+        grid in array order, its shape, the grid's central inversion as index
+        sums on it or ``None`` where it does not map the class onto itself);
+        ``None`` unless every class is a full grid.
+        """
+        fine = self.locate(X, max_refinement)
+        if fine is None:
+            return None
+        r, index = fine
+        keys = np.ravel_multi_index((index % r).T, tuple(r))
+        # the grid's inversion, on the fine grid: f -> r (N - 1) - f
+        sums = r * (np.array(self.shape) - 1)
+        classes = []
+        for key in np.unique(keys):
+            rows = np.flatnonzero(keys == key)
+            try:
+                position, shape = lattice_indices(X[rows])
+            except ValueError:
+                return None
+            position, shape = to_axes(position), tuple(to_axes(shape).tolist())
+            # f = low + step p (step r, or more on a strided subset), so the inversion is
+            # p -> (sums - 2 low) / step - p, where that is whole
+            low, high = index[rows].min(axis=0), index[rows].max(axis=0)
+            step = np.maximum(high - low, 1) // np.maximum(np.array(shape) - 1, 1)
+            mirror, remainder = np.divmod(sums - 2 * low, step)
+            classes.append((rows, position, shape, None if remainder.any() else mirror))
+        return classes

@@ -1,0 +1,106 @@
+"""A stationary kernel on a grid's lags, and the training operator built from it.
+
+With Fourier features the composed NTK is stationary, ``K(x, x') =
+kappa(x - x')``, so on a regular grid the kernel matrix is multilevel
+Toeplitz and one array of lags (``2 N - 1`` per axis, centred) generates it.
+The features' inner products on the lags separate per frequency into
+exponential sums (:func:`lag_inner`), read from the encoder's public
+:meth:`~skfourier.FourierFeatureTransformer.kernel_spectrum`. Everything
+here is in array-axis order (:mod:`.grid`).
+"""
+
+import numpy as np
+
+from ...kernels import stationary_ntk
+from ..base import matmul
+from .grid import to_axes
+from .lines import SpectralLines
+from .operator import ToeplitzKernel
+
+
+def _spectrum(encoder):
+    """The encoder's frequencies per array axis (columns reversed) and weights."""
+    B, weights = encoder.kernel_spectrum()
+    return to_axes(B), weights
+
+
+def lag_inner(encoder, spacing, n_lags):
+    """The features' inner products on the lags with a non-negative first component.
+
+    Returns ``(inner, norm_sq)``: ``inner`` has ``n_lags[0]`` lags (0 ..
+    ``n_lags[0] - 1``) along its first axis and ``2 n - 1`` centred lags along
+    the others (see :func:`lag_kernel`); ``norm_sq`` is its value at lag 0.
+    The inner products ``gamma(0) . gamma(lag)`` separate per frequency into
+    exponential sums: a small matrix product, not n x m work.
+    """
+    B, a2 = _spectrum(encoder)
+    factors = []
+    for axis, m in enumerate(n_lags):
+        first = 0 if axis == 0 else -(m - 1)
+        factors.append(np.exp(2j * np.pi * np.outer(np.arange(first, m) * spacing[axis],
+                                                    B[:, axis])))
+    prod = factors[0] * a2
+    for f in factors[1:-1]:
+        prod = (prod[:, None, :] * f[None, :, :]).reshape(-1, B.shape[0])
+    if len(factors) > 1:
+        # the real part of the complex product as one real product: Re P Re F^T - Im P Im F^T
+        last = factors[-1]
+        h = matmul(np.concatenate([prod.real, -prod.imag], axis=1),
+                   np.concatenate([last.real, last.imag], axis=1).T)
+    else:
+        h = prod.sum(1).real
+    h = h.reshape((n_lags[0],) + tuple(2 * m - 1 for m in n_lags[1:]))
+    n_out = 2 * B.shape[0]
+    inner = h / n_out
+    zero = inner[:1]                      # first lag 0: its own mirror image, made exactly so
+    zero[...] = (zero + np.flip(zero, axis=tuple(range(1, inner.ndim)))) / 2
+    norm_sq = a2.sum() / n_out
+    inner[(0,) + tuple(m - 1 for m in n_lags[1:])] = norm_sq  # lag 0 exactly
+    return inner, norm_sq
+
+
+def mirrored(half):
+    """All lags from those with a non-negative first component: lag -l is lag l reversed."""
+    return np.concatenate([np.flip(half[1:]), half])
+
+
+def lag_kernel(kernel, spacing, n_lags):
+    """A stationary kernel on the lags ``l * spacing``, ``|l| < n_lags`` (array order).
+
+    The result is centred (index ``n_lags - 1`` is lag 0). The kernel is
+    even, so only the lags with a non-negative first component are computed
+    (:func:`lag_inner`) and the rest mirrored (the result is exactly
+    symmetric, as the deflated preconditioner's ring split assumes).
+
+    Parameters
+    ----------
+    kernel : KernelFunction
+        With a fitted stationary Fourier-feature encoder.
+    spacing : ndarray, per array axis
+    n_lags : tuple of int, per array axis
+    """
+    inner, norm_sq = lag_inner(kernel.encoder, spacing, n_lags)
+    return mirrored(stationary_ntk(inner, norm_sq, **kernel.params))
+
+
+def lattice_operator(kernel, grid, alpha, settings, lines=True):
+    """The :class:`~.operator.ToeplitzKernel` of a grid, with its
+    :class:`~.lines.SpectralLines`.
+
+    The lines are the kernel's linear part ``c u(lag)``, ``c`` the slope of
+    the kernel as a function of the inner product ``u`` at 0 (a central
+    difference of relative step ``settings.slope_step``): see :mod:`.lines`.
+    ``lines=False`` leaves them out (an operator used for products only).
+    """
+    inner, norm_sq = lag_inner(kernel.encoder, grid.spacing, grid.shape)
+    generator = mirrored(stationary_ntk(inner, norm_sq, **kernel.params))
+    step = settings.slope_step * norm_sq
+    low, high = stationary_ntk(np.array([-step, step]), norm_sq, **kernel.params)
+    slope = (high - low) / (2 * step)
+    if not (lines and slope > 0):
+        return ToeplitzKernel(generator, grid.shape, alpha)
+    B, a2 = _spectrum(kernel.encoder)
+    weights = slope * a2 / (2 * B.shape[0])
+    lines = SpectralLines(B * grid.spacing, weights, grid.shape,
+                          lambda: slope * mirrored(inner))
+    return ToeplitzKernel(generator, grid.shape, alpha, lines)
