@@ -47,10 +47,11 @@ class SolverSettings:
     """Tuning constants of the solvers, with the measurement behind each default.
 
     Pass any subset as ``NTKRegressor(solver_options={...})``; every field is
-    a number. The defaults are what the package measured on 2-core machines
-    (the provenance of each is in its field's ``metadata["provenance"]`` and
-    below); change them to trade time for accuracy or memory, or to force a
-    branch (``plain_cg_iterations=0`` always preconditions).
+    a number. Each default carries its provenance in its field's
+    ``metadata["provenance"]``: the measurement behind it (2-core machines)
+    where one was made, else the bound or design choice it is. Change them
+    to trade time for accuracy or memory, or to force a branch
+    (``plain_cg_iterations=0`` always preconditions).
 
     Attributes
     ----------
@@ -65,6 +66,9 @@ class SolverSettings:
         Test points per block of an exact variance (columns of one solve).
     predict_block_bytes, matvec_block_bytes : int
         Bytes of kernel rows a prediction / a matrix-free matvec holds at once.
+    min_fill : float
+        The FFT solver takes training points that fill at least this share of
+        their bounding grid (a masked grid).
     max_fine_factor : int
         A lattice prediction may use a fine grid this many times larger than
         train + test, and refinements up to this factor are recognised.
@@ -92,6 +96,17 @@ class SolverSettings:
         layers, smallest corner block, relative difference of neighbouring
         values below which the centre lines are interpolated, relative
         distance within which an edge has settled.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from skfourier import NTKRegressor, SolverSettings
+    >>> SolverSettings().exact_std_points
+    512
+    >>> field = {f.name: f for f in dataclasses.fields(SolverSettings)}["max_ring"]
+    >>> field.metadata["provenance"][:38]
+    'the spatial edges of a 256^2 clip of 1'
+    >>> model = NTKRegressor(solver_options={"exact_std_points": 4096})
     """
 
     fft_from: int = _field(4096, "a 64 x 64 lattice; below it a dense Cholesky "
@@ -105,6 +120,9 @@ class SolverSettings:
     predict_block_bytes: int = _field(1 << 28, "a bound on memory (256 MiB of test-by-"
                                       "train kernel), not a speed optimum")
     matvec_block_bytes: int = _field(1 << 26, "a bound on memory (64 MiB of kernel rows)")
+    min_fill: float = _field(0.05, "design choice: past 20 cells of the bounding grid per "
+                             "training point the FFT operator does more work than the points "
+                             "justify")
     max_fine_factor: int = _field(64, "a fine grid up to 64x train + test costs less than "
                                   "the dense cross kernel it replaces (refinements up to 64)")
     exact_axis: int = _field(32, "128^2 x 10 frames at scale 0.5: 95 CG iterations with the "

@@ -1,11 +1,14 @@
 """The lattice family (:mod:`skfourier._solvers.lattice`): grid, lag kernel, FFT operator,
 preconditioners and the whole-lattice std estimate, against dense references."""
 
+import pickle
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.model_selection import KFold, cross_val_score, train_test_split
 
-from skfourier import FourierFeatureTransformer, NTKRegressor, SolverSettings
+from skfourier import FourierFeatureTransformer, NTKRegressor, NTKRegressorCV, SolverSettings
 from skfourier._solvers import SOLVERS, KernelFunction
 from skfourier._solvers.krylov import solve
 from skfourier._solvers.lattice import variance
@@ -494,3 +497,111 @@ def test_fft_std_from_profiles_with_a_kernel_as_wide_as_the_image(monkeypatch):
     train, test = next(PixelGridSplit().split(X))
     error, estimated = _std_from_profiles((X, y, train, test), "ntk", 1e3, 1.0, monkeypatch)
     assert estimated and error < 0.01
+
+
+# -- masked lattices: any subset of a grid ------------------------------------------------
+
+def _masks(side):
+    """Training rows of a side x side image: a random half, a hole, a band (a KFold fold)."""
+    n = side * side
+    rows, cols = np.divmod(np.arange(n), side)
+    hole = ~((rows >= side // 4) & (rows < side // 2) & (cols >= side // 3) & (cols < side // 2))
+    return {"random": np.sort(np.random.default_rng(0).permutation(n)[:n // 2]),
+            "hole": np.flatnonzero(hole),
+            "band": np.flatnonzero((rows < side // 3) | (rows >= 2 * side // 3))}
+
+
+def test_grid_recognises_a_subset_of_its_points(rng):
+    X, _ = image_to_regression(np.zeros((12, 10)))
+    keep = np.sort(rng.permutation(len(X))[:70])
+    shuffled = keep[rng.permutation(70)]
+    grid = Grid(X[shuffled])
+    full = Grid(X)
+    assert grid.shape == full.shape == (12, 10) and grid.observed is not None
+    assert full.observed is None and grid.fill == pytest.approx(70 / 120)
+    assert_allclose(grid.spacing, full.spacing) and np.array_equal(grid.origin, full.origin)
+    assert np.array_equal(grid.observed, np.sort(full.flat[shuffled]))
+    V = rng.normal(size=(70, 3))
+    assert_allclose(grid.from_operator(grid.to_operator(V)), V)
+    assert grid.to_operator(V).flags.f_contiguous
+    array = grid.to_array(V)
+    assert np.count_nonzero(array.any(axis=-1)) == 70
+    assert_allclose(grid.from_array(array), V)
+    # every third column only: its own (full) grid, three times coarser along x
+    coarse = Grid(X[np.arange(120) % 10 % 3 == 0])
+    assert coarse.observed is None and coarse.shape == (12, 4)
+    assert_allclose(coarse.spacing, full.spacing * [1, 3])
+
+
+@pytest.mark.parametrize("mask", ["random", "hole", "band"])
+@pytest.mark.parametrize("t", [None, 100.0])
+def test_masked_fft_equals_dense(mask, t):
+    """Masked lattices: the bounding grid's operator scattered and gathered through the mask
+    is the training kernel; mean, trajectory, training curve and std equal eigh's."""
+    X, y = image_to_regression(load_sample_image("china", size=32))
+    train = _masks(32)[mask]
+    test = np.setdiff1d(np.arange(len(X)), train)
+    enc = FourierFeatureTransformer(scale=2.0, random_state=0)
+    kw = dict(**EXACT, t=t, encoder=enc)
+    dense = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train])
+    fft = NTKRegressor(**kw, solver="fft", tol=1e-11, max_iter=5000).fit(X[train], y[train])
+    assert fft.solver_ == "fft" and fft._solver().masked
+    for rows in (test, train, np.arange(len(X))):        # the missing pixels, the known, all
+        assert _rel(fft.predict(X[rows]), dense.predict(X[rows])) < 1e-6
+    times = [30.0, 300.0, None]
+    assert _rel(fft.predict_trajectory(X[test], times),
+                dense.predict_trajectory(X[test], times)) < 1e-6
+    assert_allclose(fft.training_curve(times[:2]), dense.training_curve(times[:2]), rtol=1e-6)
+    probe = test[::7][:40]
+    assert_allclose(fft.predict(X[probe], return_std=True)[1],
+                    dense.predict(X[probe], return_std=True)[1], rtol=1e-4)
+
+
+def test_masked_fft_on_a_video_with_irregular_frames():
+    Xv, yv = video_to_regression(make_video(n_frames=12, size=8))
+    frame = np.rint(Xv[:, 2] * 12).astype(int)
+    train = np.flatnonzero(np.isin(frame, [0, 1, 4, 5, 9, 11]))
+    test = np.setdiff1d(np.arange(len(Xv)), train)
+    enc = FourierFeatureTransformer(scale=(3.0, 3.0, 0.5), random_state=0)
+    for t in (None, 50.0):
+        kw = dict(**KERNEL, t=t, encoder=enc)
+        dense = NTKRegressor(**kw, solver="eigh").fit(Xv[train], yv[train])
+        fft = NTKRegressor(**kw, solver="fft", tol=1e-11).fit(Xv[train], yv[train])
+        assert fft._solver().grid.shape == (12, 8, 8) and fft._solver().masked
+        assert _rel(fft.predict(Xv[test]), dense.predict(Xv[test])) < 1e-6
+
+
+def test_masked_fft_in_scikit_learn_splits_and_pickles():
+    X, y = image_to_regression(load_sample_image("china", size=24))
+    enc = FourierFeatureTransformer(scale=1.5, random_state=0)
+    kw = dict(**KERNEL, encoder=enc)
+    split = KFold(3, shuffle=True, random_state=0)
+    fft = cross_val_score(NTKRegressor(**kw, solver="fft", tol=1e-11), X, y, cv=split)
+    dense = cross_val_score(NTKRegressor(**kw, solver="cholesky"), X, y, cv=split)
+    assert_allclose(fft, dense, rtol=1e-6)
+    searched = [NTKRegressorCV(times=[30.0, None], alphas=[1e-6, 1e-3], cv=split, solver=s,
+                               **{k: v for k, v in kw.items() if k != "alpha"}).fit(X, y)
+                for s in ("fft", "eigh")]
+    assert searched[0].solver_ == "fft"
+    assert_allclose(searched[0].cv_results_["mean_test_score"],
+                    searched[1].cv_results_["mean_test_score"], rtol=1e-6)
+    train, test = train_test_split(np.arange(len(X)), test_size=0.5, random_state=0)
+    model = NTKRegressor(**kw, solver="fft", tol=1e-11).fit(X[train], y[train])
+    loaded = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(loaded.predict(X[test]), model.predict(X[test]))
+
+
+def test_masked_grids_that_fft_refuses_say_why():
+    X, y = image_to_regression(load_sample_image("china", size=32))
+    enc = FourierFeatureTransformer(random_state=0)
+    model = NTKRegressor(solver="fft", encoder=enc)
+    with pytest.raises(ValueError, match="3 duplicate coordinates"):
+        model.fit(np.vstack([X, X[:3]]), np.vstack([y, y[:3]]))
+    sparse = np.random.default_rng(0).permutation(len(X))[:30]
+    with pytest.raises(ValueError, match=r"at least 5% of their grid.*2.9% filled"):
+        model.fit(X[sparse], y[sparse])
+    # a lower floor admits them
+    model.set_params(solver_options={"min_fill": 0.01}).fit(X[sparse], y[sparse])
+    off = X[:200] + np.random.default_rng(1).uniform(0, 1e-3, size=(200, 2))
+    with pytest.raises(ValueError, match="not on a regular grid"):
+        NTKRegressor(solver="fft", encoder=enc).fit(off, y[:200])

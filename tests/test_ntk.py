@@ -1,3 +1,4 @@
+import concurrent.futures
 import pickle
 
 import joblib
@@ -171,6 +172,11 @@ def test_memory_guard_raises_before_allocating(data):
     ({"depth": 1.5}, "depth must be an integer"), ({"learning_rate": 0.0}, "learning_rate"),
     ({"solver": "cholesky", "t": 10.0}, "converged limit only"),
     ({"max_kernel_memory": -5}, "max_kernel_memory"),
+    ({"std_method": "fast"}, "std_method must be one of"),
+    ({"solver_options": {"bogus": 1}}, r"unknown solver_options \['bogus'\]; valid names"),
+    ({"solver_options": {"max_ring": -1}}, "max_ring.*non-negative integer"),
+    ({"solver_options": {"max_ring": 1.5}}, "max_ring.*non-negative integer"),
+    ({"solver_options": "fast"}, "solver_options must be a dict"),
 ])
 def test_bad_parameters(data, params, match):
     X, Y, _ = data
@@ -561,3 +567,81 @@ def test_a_failed_fit_leaves_no_fitted_state(rng):
     assert not hasattr(model, "encoder_")
     with pytest.raises(NotFittedError):
         model.predict(X)
+
+
+def _photo_lattice(side=32, scale=2.0):
+    X, y = image_to_regression(load_sample_image("china", size=2 * side))
+    train, test = next(PixelGridSplit().split(X))
+    return X, y, train, test, FourierFeatureTransformer(scale=scale, random_state=0)
+
+
+def test_std_method_says_what_ran_and_exact_can_be_demanded():
+    X, y, train, test, enc = _photo_lattice()
+    kw = dict(depth=3, weight_std=np.sqrt(2), alpha=1e-6, encoder=enc)
+    fft = NTKRegressor(**kw, solver="fft").fit(X[train], y[train])
+    assert fft.solver_info_["std_method"] is None
+    _, exact = fft.predict(X[test], return_std=True)        # 1024 points: past 512, estimated
+    assert fft.solver_info_["std_method"] == "lattice"
+    _, small = fft.predict(X[test[:100]], return_std=True)  # few points: exact
+    assert fft.solver_info_["std_method"] == "exact"
+    demanded = clone(fft).set_params(std_method="exact").fit(X[train], y[train])
+    _, want = demanded.predict(X[test], return_std=True)
+    assert demanded.solver_info_["std_method"] == "exact"
+    dense = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train])
+    assert_allclose(want, dense.predict(X[test], return_std=True)[1], rtol=1e-6)
+    assert np.max(np.abs(exact - want) / want) < 0.01     # the estimate's documented bar
+    # more exact points through solver_options
+    wide = clone(fft).set_params(solver_options={"exact_std_points": 2000})
+    wide.fit(X[train], y[train]).predict(X[test], return_std=True)
+    assert wide.solver_info_["std_method"] == "exact"
+    # an estimate that cannot serve says why
+    with pytest.raises(ValueError, match="lanczos.*kernel='nngp' at a finite t"):
+        clone(fft).set_params(std_method="lanczos").fit(X[train], y[train]).predict(
+            X[test], return_std=True)
+    with pytest.raises(ValueError, match="lattice.*solver='eigh' offers no estimate"):
+        clone(dense).set_params(std_method="lattice").fit(X[train], y[train]).predict(
+            X[test], return_std=True)
+    with pytest.raises(ValueError, match="return_cov is exact"):
+        clone(fft).set_params(std_method="lattice").fit(X[train], y[train]).predict(
+            X[test[:5]], return_cov=True)
+    scattered = X[test[:600]] + 0.1 / 64              # off every refinement up to 64
+    with pytest.raises(ValueError, match="whole lattices"):
+        clone(fft).set_params(std_method="lattice").fit(X[train], y[train]).predict(
+            scattered, return_std=True)
+
+
+def test_solver_info_says_which_preconditioner_ran():
+    X, y, train, _, _ = _photo_lattice()
+    kw = dict(depth=3, weight_std=np.sqrt(2), alpha=1e-6, solver="fft")
+    info = {}
+    for scale in (0.5, 100.0):
+        model = NTKRegressor(**kw, encoder=FourierFeatureTransformer(scale=scale,
+                                                                     random_state=0))
+        info[scale] = model.fit(X[train], y[train]).solver_info_
+        assert info[scale]["n_iter"] == model.n_iter_ > 0
+        assert info[scale]["residual"] == model.residual_ < model.tol
+    assert info[100.0]["preconditioner"] == "none"       # narrow kernel: plain CG
+    assert info[0.5]["preconditioner"].startswith("circulant")
+    forced = NTKRegressor(**kw, encoder=FourierFeatureTransformer(scale=100.0, random_state=0),
+                          solver_options={"plain_cg_iterations": 0}).fit(X[train], y[train])
+    assert forced.solver_info_["preconditioner"] != "none"
+    dense = NTKRegressor(solver="eigh").fit(X[train][:50], y[train][:50])
+    assert dense.solver_info_ == {"solver": "eigh", "preconditioner": None, "n_iter": 0,
+                                  "residual": None, "std_method": None}
+
+
+def test_threads_predicting_at_once_agree_with_one():
+    """Lazily built solver state (operators, preconditioners, fine-lag kernels) is built
+    once under a lock: concurrent predictions on a freshly loaded model are the sequential
+    ones."""
+    X, y, train, test, enc = _photo_lattice(scale=1.0)
+    fitted = NTKRegressor(depth=3, weight_std=np.sqrt(2), alpha=1e-6, t=50.0,
+                          encoder=enc).fit(X[train], y[train])
+    want = fitted.predict(X[test[:40]], return_std=True)
+    loaded = pickle.loads(pickle.dumps(fitted))           # no solver state: built on demand
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: loaded.predict(X[test[:40]], return_std=True),
+                                range(4)))
+    for mean, std in results:
+        assert_allclose(mean, want[0], rtol=1e-12)
+        assert_allclose(std, want[1], rtol=1e-9)

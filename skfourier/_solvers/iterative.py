@@ -33,9 +33,9 @@ class KrylovSolver(Solver):
         """The matvec ``V -> (K + alpha I) V`` on arrays of shape (n, k) in operator order."""
         raise NotImplementedError
 
-    def preconditioner(self, tol):
-        """CG's preconditioner for :meth:`operator` at ``tol``: ``(name, apply)``, ``apply``
-        as :func:`.krylov.solve` takes it (``None``: plain CG)."""
+    def preconditioner(self):
+        """CG's preconditioner for :meth:`operator`: ``(name, apply)``, ``apply`` as
+        :func:`.krylov.solve` takes it (``None``: plain CG)."""
         return "none", None
 
     def to_operator(self, V):
@@ -90,7 +90,7 @@ class KrylovSolver(Solver):
         converged = [i for i, c in enumerate(scales) if np.isinf(c)]
         iterations, residuals, lanczos = 0, [0.0], None
         if converged:  # one solve serves every t = None
-            name, precond = self.preconditioner(tol)
+            name, precond = self.preconditioner()
             bar, callback = self._progress(f"{self.name}: conjugate gradients", tol)
             coef, it, res = krylov.solve(matvec, B, tol=tol, max_iter=self.max_iter,
                                          precond=precond, callback=callback)

@@ -15,7 +15,7 @@ views them as ``(k, *shape)`` arrays and :func:`samples` back.
 
 import numpy as np
 
-from ..._grid import lattice_indices
+from ..._grid import grid_indices, lattice_indices
 
 
 def to_axes(values):
@@ -35,53 +35,80 @@ def samples(A):
 
 
 class Grid:
-    """A regular grid recovered from coordinates, in array-axis order.
+    """A regular grid recovered from coordinates, in array-axis order: a full grid, or a
+    *masked* one (any subset of a grid's points).
 
     Parameters
     ----------
     X : ndarray of shape (n, d)
-        Coordinates of every grid point exactly once, in any order.
+        Coordinates of distinct points of one regular grid, in any order:
+        every point (a full image or video) or some of them (a random split, a
+        band, an image with a hole, dropped frames). The grid is the bounding
+        one with the largest step per axis that holds every point.
     what : str
         How errors name ``X``.
 
     Attributes
     ----------
     shape, origin, spacing : tuple of int, ndarray, ndarray
-        Points, first coordinate and step per array axis.
+        Points, first coordinate and step per array axis of the bounding grid.
     flat : ndarray of int
         Flat C-order cell of each sample, in the caller's order.
+    observed : ndarray of int or None
+        The cells that hold a sample, ascending: the order of the operator's
+        vectors on a masked grid (``None`` on a full grid, where every cell
+        is one, in C order).
     """
 
     def __init__(self, X, what="X"):
-        index, shape = lattice_indices(X, what)
+        index, shape = grid_indices(X, what)
         self.shape = tuple(to_axes(shape).tolist())
         self.origin = to_axes(X.min(axis=0))
         self.spacing = to_axes([(X[:, k].max() - X[:, k].min()) / (n - 1) if n > 1 else 1.0
                                 for k, n in enumerate(shape)]).astype(np.float64)
         self.flat = np.ravel_multi_index(to_axes(index).T, self.shape)
+        self.observed = None
+        if self.flat.size < self.size:
+            # operator order: the observed cells ascending; the caller's rows in that order
+            self._order = np.argsort(self.flat, kind="stable")
+            self.observed = self.flat[self._order]
 
     @property
     def size(self):
         """Number of grid cells."""
         return int(np.prod(self.shape))
 
+    @property
+    def fill(self):
+        """Share of the grid's cells that hold a sample."""
+        return self.flat.size / self.size
+
     def to_array(self, V):
-        """Samples (n, k) in the caller's order -> array of shape ``shape + (k,)``."""
-        out = np.empty((self.size,) + V.shape[1:], dtype=V.dtype)
+        """Samples (n, k) in the caller's order -> array of shape ``shape + (k,)``, zeros in
+        the cells without a sample."""
+        out = (np.empty if self.observed is None else np.zeros)(
+            (self.size,) + V.shape[1:], dtype=V.dtype)
         out[self.flat] = V
         return out.reshape(self.shape + V.shape[1:])
 
     def from_array(self, A):
-        """Inverse of :meth:`to_array`."""
+        """The samples' cells of an array of shape ``shape + (k,)``, in the caller's order."""
         return A.reshape((self.size,) + A.shape[len(self.shape):])[self.flat]
 
     def to_operator(self, V):
-        """Samples (n, k) in the caller's order -> the operator's column-major (cells, k)."""
-        return np.asfortranarray(self.to_array(V).reshape(self.size, -1))
+        """Samples (n, k) in the caller's order -> the operator's column-major vectors: every
+        cell in C order (full grid), or the observed cells ascending (masked)."""
+        if self.observed is None:
+            return np.asfortranarray(self.to_array(V).reshape(self.size, -1))
+        return np.asfortranarray(V.reshape(V.shape[0], -1)[self._order])
 
     def from_operator(self, V):
         """Inverse of :meth:`to_operator`."""
-        return self.from_array(V.reshape(self.shape + V.shape[1:]))
+        if self.observed is None:
+            return self.from_array(V.reshape(self.shape + V.shape[1:]))
+        out = np.empty_like(V, order="C")
+        out[self._order] = V
+        return out
 
     def locate(self, X, max_refinement):
         """Place the points ``X`` on a refinement of the grid, if they lie on one.

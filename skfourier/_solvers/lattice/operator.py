@@ -172,3 +172,35 @@ class ToeplitzKernel:
         """The product at the points ``index`` on the end faces of ``axes``: a
         :class:`FaceProduct`."""
         return FaceProduct(self.generator, self.shape, self.alpha, index, axes)
+
+
+class MaskedOperator:
+    """A grid operator restricted to some of its cells: ``(K + alpha I)_oo`` of a masked grid.
+
+    ``K_oo V`` is the full grid's product of ``V`` scattered onto the
+    observed cells (zeros elsewhere), gathered back: one FFT matvec of the
+    bounding grid, O(N log N) for N cells, whatever the mask.
+
+    Parameters
+    ----------
+    operator : ToeplitzKernel
+        The bounding grid's operator (its ``alpha`` lands on the observed
+        cells only, as it should).
+    observed : ndarray of int
+        Flat C-order cells, ascending: the rows of the vectors.
+    """
+
+    def __init__(self, operator, observed):
+        self.operator = operator
+        self.observed = observed
+        self.shape = operator.shape
+        self.n = observed.size
+
+    def scatter(self, V):
+        """Observed rows (n, k) -> the whole grid's column-major (N, k), zeros elsewhere."""
+        full = np.zeros((self.operator.n, V.shape[1]), order="F")
+        full[self.observed] = V
+        return full
+
+    def matvec(self, V):
+        return np.asfortranarray(self.operator.matvec(self.scatter(V))[self.observed])

@@ -204,3 +204,38 @@ def plain_cg_iterations(eigenvalues, tol):
     """
     lam = np.sort(np.ravel(eigenvalues))
     return 0.5 * np.sqrt(lam[-2] / max(lam[0], 1e-300)) * np.log(2.0 / tol)
+
+
+class MaskedCirculant:
+    """The bounding grid's circulant preconditioner seen through a mask: ``P_o C^-1 P_o^T``.
+
+    Parameters
+    ----------
+    masked : MaskedOperator
+    inner : callable
+        The bounding grid's preconditioner (column-major (N, k) -> (N, k)).
+    """
+
+    def __init__(self, masked, inner):
+        self.masked = masked
+        self.inner = inner
+
+    def __call__(self, R):
+        return np.asfortranarray(self.inner(self.masked.scatter(R))[self.masked.observed])
+
+
+def choose_masked(masked, tol, settings):
+    """CG's preconditioner for a :class:`~.operator.MaskedOperator`: ``(name, apply)``.
+
+    The masked matrix ``B_oo`` is a principal submatrix of the bounding
+    grid's ``B``, so its eigenvalues lie inside ``B``'s (interlacing): the
+    full grid's circulant spectrum bounds plain CG's count here too. Where
+    that predicts more than ``settings.plain_cg_iterations`` steps, the
+    bounding grid's circulant restricted to the observed cells.
+    """
+    operator = masked.operator
+    circulant = Circulant(operator.generator, operator.shape, operator.alpha, settings)
+    lam = circulant.spectrum()
+    if lam.size < 2 or plain_cg_iterations(lam, tol) <= settings.plain_cg_iterations:
+        return "none", None
+    return "masked circulant", MaskedCirculant(masked, circulant)
