@@ -73,6 +73,14 @@ def _positive_float(text):
     return value
 
 
+def _share(text):
+    """A fraction strictly between 0 and 1."""
+    value = _positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}")
+    return value
+
+
 def _scales(text):
     """``10`` or one value per axis, ``10,10,0.5``: a float or a tuple of positive floats."""
     values = tuple(_positive_float(part) for part in text.split(","))
@@ -146,6 +154,11 @@ def build_parser():
     image.add_argument("--upscale", type=_positive_int, default=1, metavar="K",
                        help="also write the reconstruction on a K-times finer grid "
                             "(super-resolution: the network as a continuous image)")
+    image.add_argument("--keep", type=_share, default=None, metavar="FRACTION",
+                       help="train on this random share of the pixels (0 < FRACTION < 1, drawn "
+                            "with --seed) instead of the even ones, and report the PSNR on the "
+                            "rest: reconstruction from scattered pixels (the FFT solver fits "
+                            "such masked grids exactly)")
     image.add_argument("--tune", action="store_true",
                        help="choose the Fourier scale first (--model ntk): cross-validation "
                             "inside the training pixels over 7 octaves around the default "
@@ -400,6 +413,9 @@ def run_image(args):
 
     size = args.size or IMAGE_SIDE
     _check_side(size, MIN_IMAGE_SIDE, MAX_SIDE)
+    if args.keep is not None and (args.tune or args.std):
+        raise ValueError(f"--keep trains on scattered pixels; --{'tune' if args.tune else 'std'}"
+                         " works on the even / odd pixel lattices: use one or the other.")
     if args.upscale * size > MAX_UPSCALED_SIDE:
         raise ValueError(f"--upscale {args.upscale} at --size {size} asks for a "
                          f"{args.upscale * size}-pixel side; keep it within {MAX_UPSCALED_SIDE}.")
@@ -413,18 +429,23 @@ def run_image(args):
     H, W = img.shape[:2]
     with _Output(args.out) as output:
         # x and y each span [0, 1): the paper's scale is carried per axis
-        encoder = _encoder_for(args, ((W + 1) // 2, (H + 1) // 2), "xy")
+        # the paper's scale carried to the training grid: the whole image's with --keep
+        train_sides = (W, H) if args.keep is not None else ((W + 1) // 2, (H + 1) // 2)
+        encoder = _encoder_for(args, train_sides, "xy")
         search = None
         if args.tune:
             search = _tune(args, img, encoder)
             _tune_figure(search, output.path("tune.png"), Path(args.path).name)
             encoder.set_params(scale=search.best_scale)
+        n_train = (((H + 1) // 2) * ((W + 1) // 2) if args.keep is None
+                   else int(round(args.keep * H * W)))
         print(f"fitting {args.model} with {encoder.encoding} features (scale "
-              f"{_format_scale(encoder.scale)}) on {((H + 1) // 2) * ((W + 1) // 2)} pixels of "
+              f"{_format_scale(encoder.scale)}) on {n_train} pixels of "
               f"a {W} x {H} image ...", file=sys.stderr)
         (row,) = compare_encodings(img, [(args.model, encoder)], model=args.model, t=args.t,
                                    max_iter=args.iters, random_state=args.seed, verbose=1,
-                                   upscale=args.upscale, std_points=_std_points(args))
+                                   upscale=args.upscale, std_points=_std_points(args),
+                                   keep=args.keep)
         _save_png(row.reconstruction, output.path("reconstruction.png"))
         if row.uncertainty is not None:
             _std_figure(row.uncertainty, output.path("std.png"), Path(args.path).name)
@@ -436,7 +457,10 @@ def run_image(args):
                   "scale": np.asarray(encoder.scale).tolist(), "t": args.t,
                   "seed": args.seed, "test_psnr": round(row.test_psnr, 3),
                   "fit_seconds": round(row.fit_seconds, 3),
-                  "protocol": "train on pixels [::2, ::2], test on [1::2, 1::2]"}
+                  "protocol": ("train on pixels [::2, ::2], test on [1::2, 1::2]"
+                               if args.keep is None else
+                               f"train on a random {args.keep:g} of the pixels (seed "
+                               f"{args.seed}), test on the rest")}
         if row.uncertainty is not None:
             report.update(row.uncertainty.as_dict())
         if search is not None:

@@ -323,7 +323,7 @@ def sub_lattice(shape, limit):
 
 def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, random_state=0,
                       verbose=0, dense_limit=DENSE_LIMIT, curve_times=None, upscale=1,
-                      std_points=None):
+                      std_points=None, keep=None):
     """Tancik et al.'s protocol: train on the even pixels, score the odd ones, per encoding.
 
     With the NTK, a stationary encoder runs the exact FFT solver on the whole
@@ -331,7 +331,10 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
     on training grids larger than ``dense_limit`` that row is trained densely
     on the sub-lattice ``[::s, ::s]`` (:func:`sub_lattice`) at the same flow
     scale ``c = t / N``, scored on the same odd pixels, and says so in its
-    ``note``.
+    ``note``. With ``keep``, a random share of the pixels is the training
+    set instead and the rest is scored: a masked lattice, which the FFT
+    solver fits exactly too (a non-stationary row takes a random
+    ``dense_limit`` of those pixels).
 
     Parameters
     ----------
@@ -359,7 +362,10 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
         held-out pixels (the odd lattice, strided when larger), with its
         calibration, in ``uncertainty``. Exact, a solve per point on the
         training grid, up to 512 points; past that the FFT solver estimates
-        it from a few solves (:meth:`NTKRegressor.predict`).
+        it from a few solves (:meth:`NTKRegressor.predict`). Not with ``keep``.
+    keep : float or None, default=None
+        Train on this share of the pixels, drawn at random (``random_state``),
+        and score the others; ``None``: the even / odd protocol.
 
     Returns
     -------
@@ -378,15 +384,22 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
     _check_spread(model, std_points)
     img = np.asarray(img)
     X, y = image_to_regression(img)
-    train, test = next(PixelGridSplit().split(X))
+    if keep is None:
+        train, test = next(PixelGridSplit().split(X))
+    else:
+        train, test = _random_pixels(len(X), keep, std_points, random_state)
     results = []
     for name, encoder in encoders:
         rows, note, factor = train, "", 1.0
         if model == "ntk" and not encoder.is_stationary and len(train) > dense_limit:
-            rows, stride = sub_lattice(img.shape[:2], dense_limit)
+            if keep is None:
+                rows, stride = sub_lattice(img.shape[:2], dense_limit)
+                where = f"the sub-lattice [::{stride}, ::{stride}]"
+            else:
+                rows, where = np.sort(train[:dense_limit]), "a random subset"
             factor = len(rows) / len(train)  # the same flow scale c = t / N
-            note = (f"trained on the sub-lattice [::{stride}, ::{stride}] ({len(rows)} px): "
-                    "no stationary kernel, so the dense solver")
+            note = (f"trained on {where} ({len(rows)} px): no stationary kernel, so the "
+                    "dense solver")
         estimator = make_model(model, encoder, t=None if t is None else t * factor,
                                max_iter=max_iter, random_state=random_state, verbose=verbose)
         start = time.perf_counter()
@@ -418,6 +431,21 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
                                    seconds, regression_to_image(full, img.shape), curve, note,
                                    upscaled, uncertainty))
     return results
+
+
+def _random_pixels(n, keep, std_points, random_state):
+    """(train, test) rows of a random ``keep`` share of ``n`` pixels; train in random order."""
+    if not (isinstance(keep, (int, float)) and 0 < keep < 1):
+        raise ValueError(f"keep must be a share of the pixels, 0 < keep < 1, got {keep!r}.")
+    if std_points is not None:
+        raise ValueError("std_points maps the std on the held-out lattice of the even / odd "
+                         "protocol; with keep the held-out pixels are scattered: leave one "
+                         "of them out.")
+    n_train = int(round(keep * n))
+    if not 0 < n_train < n:
+        raise ValueError(f"keep={keep} of {n} pixels leaves no training or no held-out pixel.")
+    order = np.random.default_rng(random_state).permutation(n)
+    return order[:n_train], np.sort(order[n_train:])
 
 
 #: Multiples of the matched scale that :func:`tune_scale` tries (seven octaves).

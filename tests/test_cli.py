@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from skfourier.cli import main
-from skfourier.datasets import load_sample_image, make_video
+from skfourier.datasets import image_to_regression, load_sample_image, make_video
+from skfourier.metrics import psnr
+from skfourier.recipes import make_encoder, make_model
 
 
 def _run(args, capsys):
@@ -63,6 +65,27 @@ def test_image_command_keeps_the_aspect_ratio_and_upscales(tmp_path, capsys):
     code, _, _ = _run(["image", str(tmp_path / "in.png"), "--out", str(tmp_path / "own"),
                        "--t", "100"], capsys)
     assert np.asarray(Image.open(tmp_path / "own" / "reconstruction.png")).shape == (20, 30, 3)
+
+
+def test_image_command_reconstructs_from_a_random_share_of_pixels(tmp_path, capsys):
+    img = (load_sample_image("china", size=48) * 255).round().astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "in.png")
+    out = tmp_path / "keep"
+    code, stdout, err = _run(["image", str(tmp_path / "in.png"), "--keep", "0.3", "--out",
+                              str(out)], capsys)
+    assert code == 0 and "held-out PSNR" in stdout and "on 691 pixels" in err
+    report = json.loads((out / "report.json").read_text())
+    assert report["protocol"] == "train on a random 0.3 of the pixels (seed 0), test on the rest"
+    # the paper's sigma carried to the whole 48-pixel grid, the pixels it trains on
+    assert report["scale"] == pytest.approx(10 * 48 / 256)
+    # the same random split and model by hand give the reported score
+    X, y = image_to_regression(img / 255)
+    order = np.random.default_rng(0).permutation(len(X))
+    train, test = order[:691], order[691:]
+    model = make_model("ntk", make_encoder("gaussian", report["scale"]))
+    assert report["test_psnr"] == pytest.approx(
+        psnr(y[test], model.fit(X[train], y[train]).predict(X[test])), abs=2e-3)
+    assert np.asarray(Image.open(out / "reconstruction.png")).shape == (48, 48, 3)
 
 
 def test_image_command_refuses_tiny_images(tmp_path, capsys):
@@ -139,6 +162,8 @@ def test_video_synthetic_and_gif(tmp_path, capsys):
     (["demo", "--size", "100000"], "between 8 and 4096"),
     (["video", "--synthetic", "--size", "5000"], "between 4 and 256"),
     (["image", "{junk}", "--size", "4096", "--upscale", "4"], "keep it within 8192"),
+    (["image", "{junk}", "--keep", "0.5", "--tune"], "use one or the other"),
+    (["image", "{junk}", "--keep", "0.5", "--std"], "use one or the other"),
     (["demo", "--out", "{file}"], "not a folder"),
     (["demo", "--out", "{nodir}/x"], "does not exist"),
 ])
@@ -157,7 +182,9 @@ def test_errors_are_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatc
 
 
 @pytest.mark.parametrize("args", [["demo", "--size", "abc"], ["demo", "--model", "svm"],
-                                  ["image"], ["video"], ["fly"], ["demo", "--iters", "0"]])
+                                  ["image"], ["video"], ["fly"], ["demo", "--iters", "0"],
+                                  ["image", "x.png", "--keep", "1"],
+                                  ["image", "x.png", "--keep", "0"]])
 def test_bad_arguments_exit_2(capsys, args):
     with pytest.raises(SystemExit) as exc:
         main(args)
