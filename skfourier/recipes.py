@@ -20,7 +20,7 @@ from ._ntk import NTKRegressor, NTKRegressorCV
 from .datasets import (grid_coordinates, image_to_regression, regression_to_image,
                        regression_to_video, video_to_regression)
 from .metrics import psnr
-from .model_selection import FrameHoldoutSplit, PixelGridSplit
+from .model_selection import PixelGridSplit
 
 __all__ = ["PAPER_GRID", "PAPER_SCALES", "MODELS", "DEMO_FLOW_SCALE", "DENSE_LIMIT",
            "demo_training_time", "matched_scale", "make_encoder", "make_model", "paper_encoders",
@@ -448,6 +448,128 @@ def _random_pixels(n, keep, std_points, random_state):
     return order[:n_train], np.sort(order[n_train:])
 
 
+@dataclass
+class InpaintResult:
+    """A photo's unknown pixels filled by a model of its known ones."""
+
+    filled: np.ndarray = field(repr=False)
+    n_known: int
+    fit_seconds: float
+    #: PSNR over the unknown pixels where the truth is known (``--hole``), else None.
+    hole_psnr: float = None
+    #: The ensemble's std on the pixels ``[::stride, ::stride]`` (known and unknown).
+    std: np.ndarray = field(repr=False, default=None)
+    stride: int = None
+    solver: str = None
+
+    def as_dict(self):
+        out = {"known_pixels": self.n_known, "fit_seconds": round(float(self.fit_seconds), 3),
+               "solver": self.solver}
+        if self.hole_psnr is not None:
+            out["hole_psnr"] = round(float(self.hole_psnr), 3)
+        if self.std is not None:
+            out.update({"std_stride": self.stride, "std_mean": round(float(self.std.mean()), 6)})
+        return out
+
+
+def inpaint(img, known, encoder, *, model="ntk", t=None, max_iter=400, random_state=0,
+            verbose=0, std_points=None, truth=None):
+    """Fill the unknown pixels of a photo by a model fitted on its known ones.
+
+    The known pixels are any subset of the image's grid (a mask, a hole):
+    with the NTK and a stationary encoder, an exact masked-lattice fit by the
+    FFT solver.
+
+    Parameters
+    ----------
+    img : ndarray of shape (H, W) or (H, W, C), values in [0, 1]
+        The photo; its unknown pixels are ignored.
+    known : ndarray of bool, shape (H, W)
+        True where the pixel is known.
+    encoder : FourierFeatureTransformer
+    model, t, max_iter, random_state, verbose
+        As in :func:`make_model`.
+    std_points : int or None, default=None
+        NTK only: the ensemble's std, exact, on the pixels ``[::s, ::s]``
+        with the smallest stride ``s`` that keeps at most this many.
+    truth : ndarray like ``img`` or None, default=None
+        The complete photo, to score the filled pixels (``hole_psnr``).
+
+    Returns
+    -------
+    result : InpaintResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfourier.datasets import load_sample_image
+    >>> from skfourier.recipes import inpaint, make_encoder
+    >>> img = load_sample_image("china", size=32)
+    >>> known = np.ones((32, 32), bool)
+    >>> known[8:16, 8:16] = False
+    >>> result = inpaint(img, known, make_encoder("gaussian", 1.0), truth=img)
+    >>> result.filled.shape, result.n_known, result.hole_psnr > 10
+    ((32, 32, 3), 960, True)
+    """
+    _check_spread(model, std_points)
+    img = np.asarray(img)
+    known = check_known(known, img.shape[:2])
+    X, y = image_to_regression(img)
+    rows = np.flatnonzero(known.ravel())
+    estimator = make_model(model, encoder, t=t, max_iter=max_iter, random_state=random_state,
+                           verbose=verbose)
+    start = time.perf_counter()
+    estimator.fit(X[rows], y[rows])
+    seconds = time.perf_counter() - start
+    full = estimator.predict(X)
+    full[rows] = y[rows]                   # the known pixels stay as they are
+    filled = regression_to_image(np.clip(full, 0.0, 1.0), img.shape)
+    score = None
+    if truth is not None:
+        unknown = ~known.ravel()
+        score = psnr(image_to_regression(np.asarray(truth))[1][unknown], full[unknown])
+    std = stride = None
+    if std_points is not None:
+        H, W = img.shape[:2]
+        stride = _stride_within((H, W), std_points)
+        rr, cc = np.meshgrid(np.arange(0, H, stride), np.arange(0, W, stride), indexing="ij")
+        probe = np.ravel_multi_index((rr.ravel(), cc.ravel()), (H, W))
+        _, spread, _ = _spread(estimator, X[probe])
+        std = spread.reshape(rr.shape)
+    return InpaintResult(filled, len(rows), seconds, score, std, stride,
+                         getattr(estimator, "solver_", None))
+
+
+def check_known(known, shape):
+    """The mask of known pixels as a bool array of ``shape``; ValueError naming the problem
+    unless it is a finite (H, W) array with some pixels known and some unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfourier.recipes import check_known
+    >>> check_known(np.eye(2), (2, 2))
+    array([[ True, False],
+           [False,  True]])
+    """
+    known = np.asarray(known)
+    if known.shape != tuple(shape):
+        raise ValueError(f"the mask is {known.shape[1] if known.ndim > 1 else known.size} x "
+                         f"{known.shape[0]} pixels but the photo {shape[1]} x {shape[0]}; give "
+                         "a mask of the photo's size.")
+    if known.dtype != bool:
+        if not np.all(np.isfinite(known)):
+            raise ValueError("the mask has NaN or infinite values; known pixels are white "
+                             "(1), unknown black (0).")
+        known = known > 0.5
+    if not known.any():
+        raise ValueError("the mask marks no pixel as known (all black); known pixels are "
+                         "white.")
+    if known.all():
+        raise ValueError("the mask marks every pixel as known (all white): nothing to fill.")
+    return known
+
+
 #: Multiples of the matched scale that :func:`tune_scale` tries (seven octaves).
 TUNE_FACTORS = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8)
 
@@ -557,15 +679,50 @@ class VideoResult:
                 for d in np.unique(self.distance)}
 
 
+def check_frames(frames, n_frames):
+    """The training frames ``frames`` as a sorted int array; ValueError unless they are
+    distinct frame indices in ``[0, n_frames)`` that leave at least one frame out.
+
+    Examples
+    --------
+    >>> from skfourier.recipes import check_frames
+    >>> check_frames([5, 0, 1], 8)
+    array([0, 1, 5])
+    """
+    values = np.asarray(frames)
+    if values.ndim != 1 or values.size == 0 or not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(f"the training frames must be a non-empty list of frame indices, got "
+                         f"{frames!r}.")
+    bad = values[(values < 0) | (values >= n_frames)]
+    if bad.size:
+        raise ValueError(f"frame {int(bad[0])} is not in the clip: its {n_frames} frames are "
+                         f"0 to {n_frames - 1}.")
+    unique, counts = np.unique(values, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(f"frame {int(unique[counts > 1][0])} is listed twice; list each "
+                         "training frame once.")
+    if unique.size >= n_frames:
+        raise ValueError(f"all {n_frames} frames are training frames: leave at least one out "
+                         "to interpolate.")
+    return unique
+
+
 def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max_iter=400,
-                      random_state=0, verbose=0, std_points=None):
+                      random_state=0, verbose=0, std_points=None, keep_frames=None):
     """Seed Fig. 3's protocol: train on every ``keep_every``-th frame, predict all frames.
+
+    With ``keep_frames`` the training frames are any set instead (a dropped
+    frame, an irregular capture): the training set is then a masked lattice,
+    which the FFT solver fits exactly too.
 
     Parameters
     ----------
     video : ndarray of shape (T, H, W[, C])
     encoder : FourierFeatureTransformer
     keep_every : int, default=10
+    keep_frames : sequence of int or None, default=None
+        The frames to train on (distinct, in ``[0, T)``, at least one held
+        out); overrides ``keep_every``.
     model : {"ntk", "mlp"}, default="ntk"
     t, max_iter, random_state, verbose
         As in :func:`make_model`.
@@ -591,11 +748,15 @@ def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max
     """
     _check_spread(model, std_points)
     video = np.asarray(video)
-    if video.shape[0] <= keep_every:
-        raise ValueError(f"the clip has {video.shape[0]} frames; keep_every={keep_every} "
+    T = video.shape[0]
+    trained = (np.arange(0, T, keep_every) if keep_frames is None
+               else check_frames(keep_frames, T))
+    if keep_frames is None and T <= keep_every:
+        raise ValueError(f"the clip has {T} frames; keep_every={keep_every} "
                          "needs more than that to hold any frame out.")
     X, y = video_to_regression(video)
-    train, _ = next(FrameHoldoutSplit(keep_every=keep_every).split(X))
+    frame_of_row = np.arange(len(X)) // (len(X) // T)   # rows in (t, y, x) C order
+    train = np.flatnonzero(np.isin(frame_of_row, trained))
     estimator = make_model(model, encoder, t=t, max_iter=max_iter, random_state=random_state,
                            verbose=verbose)
     start = time.perf_counter()
@@ -603,8 +764,7 @@ def interpolate_video(video, encoder, *, keep_every=10, model="ntk", t=None, max
     seconds = time.perf_counter() - start
     recon = regression_to_video(estimator.predict(X), video.shape)
     per_frame = np.array([psnr(video[k], recon[k]) for k in range(video.shape[0])])
-    held = [k for k in range(video.shape[0]) if k % keep_every]
-    trained = np.arange(0, video.shape[0], keep_every)
+    held = np.setdiff1d(np.arange(T), trained)
     distance = np.abs(np.arange(video.shape[0])[:, None] - trained[None, :]).min(axis=1)
     uncertainty = None
     if std_points is not None:

@@ -88,6 +88,37 @@ def test_image_command_reconstructs_from_a_random_share_of_pixels(tmp_path, caps
     assert np.asarray(Image.open(out / "reconstruction.png")).shape == (48, 48, 3)
 
 
+def test_inpaint_fills_a_hole_or_a_mask(tmp_path, capsys):
+    img = (load_sample_image("china", size=48) * 255).round().astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "in.png")
+    out = tmp_path / "hole"
+    code, stdout, err = _run(["inpaint", str(tmp_path / "in.png"), "--hole", "10,20,12,8",
+                              "--scale", "2", "--std", "--std-points", "64", "--out", str(out)],
+                             capsys)
+    assert code == 0 and "PSNR in the hole" in stdout and "2208 known pixels" in err
+    report = json.loads((out / "report.json").read_text())
+    assert report["hole"] == [10, 20, 12, 8] and report["unknown_pixels"] == 96
+    assert report["std_stride"] == 6 and {p.name for p in out.iterdir()} == {
+        "filled.png", "report.json", "figure.png", "std.png"}
+    # the known pixels are kept, the hole's score is the model's by hand
+    filled = np.asarray(Image.open(out / "filled.png"))
+    known = np.ones((48, 48), bool)
+    known[20:28, 10:22] = False
+    assert np.array_equal(filled[known], img[known])
+    X, y = image_to_regression(img / 255)
+    model = make_model("ntk", make_encoder("gaussian", 2.0)).fit(X[known.ravel()],
+                                                                 y[known.ravel()])
+    assert report["hole_psnr"] == pytest.approx(
+        psnr(y[~known.ravel()], np.clip(model.predict(X[~known.ravel()]), 0, 1)), abs=2e-3)
+    mask = np.full((48, 48), 255, np.uint8)
+    mask[5:15, 30:40] = 0
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    code, stdout, _ = _run(["inpaint", str(tmp_path / "in.png"), "--mask",
+                            str(tmp_path / "mask.png"), "--out", str(tmp_path / "m")], capsys)
+    assert code == 0 and "filled 100 pixels" in stdout
+    assert json.loads((tmp_path / "m" / "report.json").read_text())["unknown_pixels"] == 100
+
+
 def test_image_command_refuses_tiny_images(tmp_path, capsys):
     Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
     code, _, err = _run(["image", str(tmp_path / "dot.png"), "--out", str(tmp_path / "o")],
@@ -163,6 +194,15 @@ def test_video_synthetic_and_gif(tmp_path, capsys):
     (["video", "--synthetic", "--size", "5000"], "between 4 and 256"),
     (["image", "{junk}", "--size", "4096", "--upscale", "4"], "keep it within 8192"),
     (["image", "{junk}", "--keep", "0.5", "--tune"], "use one or the other"),
+    (["inpaint", "{photo}", "--mask", "{small}"], "give a mask of the photo's size"),
+    (["inpaint", "{photo}", "--mask", "{black}"], "no pixel as known"),
+    (["inpaint", "{photo}", "--mask", "{white}"], "nothing to fill"),
+    (["inpaint", "{photo}", "--hole", "10,10,20,3"], "reaches past the 16 x 16 image"),
+    (["inpaint", "{photo}", "--mask", "missing.png"], "not found"),
+    (["inpaint", "{photo}", "--hole", "1,1,2,2", "--model", "mlp", "--std"], "--model ntk"),
+    (["video", "--synthetic", "--frames", "6", "--keep-frames", "0,7"], "frame 7 is not in"),
+    (["video", "--synthetic", "--frames", "6", "--keep-frames", "0,2,2"], "listed twice"),
+    (["video", "--synthetic", "--frames", "3", "--keep-frames", "0,1,2"], "leave at least one"),
     (["image", "{junk}", "--keep", "0.5", "--std"], "use one or the other"),
     (["demo", "--out", "{file}"], "not a folder"),
     (["demo", "--out", "{nodir}/x"], "does not exist"),
@@ -171,8 +211,13 @@ def test_errors_are_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatc
     monkeypatch.chdir(tmp_path)
     (tmp_path / "junk.png").write_bytes(b"not an image")
     (tmp_path / "file").write_text("x")
+    images = {"photo": np.zeros((16, 16, 3), np.uint8), "small": np.zeros((8, 16), np.uint8),
+              "black": np.zeros((16, 16), np.uint8), "white": np.full((16, 16), 255, np.uint8)}
+    for name, array in images.items():
+        Image.fromarray(array).save(tmp_path / f"{name}.png")
     args = [a.format(junk=tmp_path / "junk.png", file=tmp_path / "file",
-                     nodir=tmp_path / "nodir") for a in args]
+                     nodir=tmp_path / "nodir", **{k: tmp_path / f"{k}.png" for k in images})
+            for a in args]
     before = set(tmp_path.iterdir())
     code, stdout, stderr = _run(args, capsys)
     assert code == 2
@@ -184,6 +229,12 @@ def test_errors_are_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatc
 @pytest.mark.parametrize("args", [["demo", "--size", "abc"], ["demo", "--model", "svm"],
                                   ["image"], ["video"], ["fly"], ["demo", "--iters", "0"],
                                   ["image", "x.png", "--keep", "1"],
+                                  ["video", "--synthetic", "--keep-frames", "0,a"],
+                                  ["inpaint", "x.png"], ["inpaint", "x.png", "--hole", "1,2,3"],
+                                  ["inpaint", "x.png", "--hole", "1,2,0,3"],
+                                  ["inpaint", "x.png", "--hole", "1,1,2,2", "--mask", "m.png"],
+                                  ["video", "--synthetic", "--keep-frames", "0",
+                                   "--keep-every", "2"],
                                   ["image", "x.png", "--keep", "0"]])
 def test_bad_arguments_exit_2(capsys, args):
     with pytest.raises(SystemExit) as exc:
@@ -238,6 +289,27 @@ def test_std_and_tune_need_the_ntk(tmp_path, capsys):
         code, _, err = _run(["image", str(tmp_path / "in.png"), "--model", "mlp", flag,
                              "--out", str(tmp_path / "o")], capsys)
         assert code == 2 and "--model ntk" in err and not (tmp_path / "o").exists()
+
+
+def test_video_on_irregular_training_frames(tmp_path, capsys):
+    """--keep-frames: any set of training frames (a masked lattice for the FFT solver)."""
+    out = tmp_path / "v"
+    code, stdout, err = _run(["video", "--synthetic", "--size", "8", "--frames", "12",
+                              "--keep-frames", "0,1,4,5,9,11", "--out", str(out)], capsys)
+    assert code == 0 and "held-out-frame PSNR" in stdout
+    assert "on frames 0,1,4,5,9,11 of 12 frames" in err
+    report = json.loads((out / "report.json").read_text())
+    assert report["training_frames"] == [0, 1, 4, 5, 9, 11]
+    assert report["distance_to_training_frame"] == [0, 0, 1, 1, 0, 0, 1, 2, 1, 0, 1, 0]
+    # the held-out score is that of the same fit by hand
+    from skfourier.recipes import interpolate_video
+
+    by_hand = interpolate_video(make_video(n_frames=12, size=8), make_encoder(
+        "gaussian", report["scale"]), keep_frames=[0, 1, 4, 5, 9, 11])
+    assert report["held_out_psnr"] == pytest.approx(by_hand.held_out_psnr, abs=2e-3)
+    code, _, err = _run(["video", "--synthetic", "--size", "8", "--frames", "12",
+                         "--keep-every", "4", "--out", str(tmp_path / "w")], capsys)
+    assert code == 0 and "every 4th frame of 12" in err
 
 
 def test_video_std_grows_with_the_distance_to_training_frames(tmp_path, capsys):

@@ -14,7 +14,9 @@ import numpy as np
 import scipy.fft
 import torch
 
+from ..._settings import null_tolerance
 from ..._validation import memory_budget
+from ..base import matmul
 from .deflation import BoundaryDeflation
 from .grid import channel_major, samples
 from .lines import LineWoodbury
@@ -224,18 +226,102 @@ class MaskedCirculant:
         return np.asfortranarray(self.inner(self.masked.scatter(R))[self.masked.observed])
 
 
+def low_modes(circulant, observed, count):
+    """The ``count`` real torus sinusoids (cosines, and sines where they are not zero) of
+    the largest circulant eigenvalues, at the ``observed`` cells: (n, ~count) columns."""
+    shape, chan = circulant.shape, circulant.chan
+    order = np.argsort(-chan.ravel(), kind="stable")
+    coords = np.unravel_index(observed, shape)
+    columns, seen = [], set()
+    for flat in order:
+        k = np.unravel_index(flat, shape)
+        mirror = tuple(-ki % n for ki, n in zip(k, shape))
+        if mirror in seen:       # its pair's cosine and sine are already in
+            continue
+        seen.add(tuple(int(ki) for ki in k))
+        phase = sum(2 * np.pi * ki * c / n for ki, c, n in zip(k, coords, shape))
+        columns.append(np.cos(phase))
+        if mirror != tuple(k):   # a sine that is not identically zero on the grid
+            columns.append(np.sin(phase))
+        if len(columns) >= count:
+            break
+    return np.column_stack(columns)
+
+
+class LowModeDeflation:
+    """Deflated CG (A-DEF2) on a masked grid: the kernel's strongest torus modes, restricted
+    to the observed cells, solved exactly; the masked circulant for the rest.
+
+    A wide kernel's energy sits in few Fourier modes. On a full grid the circulant holds
+    them; through a mask, the circulant's inverse of the zero-filled residual excites every
+    frequency and no longer separates them, and CG pays for each (a 128^2 grid at the
+    papers' sigma 1, half the pixels missing: 952 steps with the masked circulant alone).
+    With ``Z`` those modes on the observed cells (``n x r``), ``E = Z^T A Z`` and
+    ``Q = Z E^+ Z^T``, CG from ``x0 = Q b`` with ``P = (I - Q A) M^-1`` keeps the
+    residual orthogonal to ``Z`` (Tang, Nabben, Vuik & Erlangga 2009): 952 -> 115 steps
+    there with r = 255. ``E`` is inverted on its range (null directions dropped by
+    :func:`~skfourier._settings.null_tolerance`), as alpha = 0 allows.
+
+    Parameters
+    ----------
+    masked : MaskedOperator
+    inner : callable
+        ``M^-1`` on the observed cells (a :class:`MaskedCirculant`).
+    Z : ndarray of shape (n, r)
+    block : int
+        Columns of ``Z`` per batched matvec while building ``A Z``.
+    """
+
+    def __init__(self, masked, inner, Z, block=64):
+        self.inner = inner
+        # orthonormal: sinusoids seen through a hole or a band are far from orthogonal, and
+        # E of the raw columns is too ill-conditioned for an accurate projection
+        self.Z = np.asfortranarray(np.linalg.qr(Z)[0])
+        AZ = np.empty_like(self.Z)
+        for lo in range(0, Z.shape[1], block):
+            AZ[:, lo:lo + block] = masked.matvec(self.Z[:, lo:lo + block])
+        self.AZ = AZ
+        E = matmul(self.Z.T, AZ)
+        lam, V = np.linalg.eigh((E + E.T) / 2)
+        keep = lam > null_tolerance(lam)
+        self.E_inv = (V[:, keep] / lam[keep]) @ V[:, keep].T
+
+    def start(self, B):
+        """``x0 = Q b``: the solution in the modes' span, so that ``Z^T r0 = 0``."""
+        return np.asfortranarray(matmul(self.Z, self.E_inv @ matmul(self.Z.T, B)))
+
+    def __call__(self, R):
+        Y = self.inner(R)
+        Y -= matmul(self.Z, self.E_inv @ matmul(self.AZ.T, Y))
+        return Y
+
+
 def choose_masked(masked, tol, settings):
     """CG's preconditioner for a :class:`~.operator.MaskedOperator`: ``(name, apply)``.
 
     The masked matrix ``B_oo`` is a principal submatrix of the bounding
     grid's ``B``, so its eigenvalues lie inside ``B``'s (interlacing): the
     full grid's circulant spectrum bounds plain CG's count here too. Where
-    that predicts more than ``settings.plain_cg_iterations`` steps, the
-    bounding grid's circulant restricted to the observed cells.
+    that predicts at most ``settings.plain_cg_iterations`` steps, plain CG;
+    else the bounding grid's circulant restricted to the observed cells, and
+    for wide kernels (more than ``settings.mask_deflation_iterations``
+    predicted steps) the ``settings.mask_modes`` strongest modes deflated
+    (:class:`LowModeDeflation`) where they fit a quarter of the points and the
+    memory budget. Narrower kernels skip the modes: their set-up (a QR of the
+    modes and a matvec per mode) and the two products with them per step cost
+    more than the steps they save (256^2 at scale 10: 160 steps in 1.6 s
+    without, 83 steps in 4.2 s with them).
     """
     operator = masked.operator
     circulant = Circulant(operator.generator, operator.shape, operator.alpha, settings)
     lam = circulant.spectrum()
-    if lam.size < 2 or plain_cg_iterations(lam, tol) <= settings.plain_cg_iterations:
+    predicted = plain_cg_iterations(lam, tol) if lam.size > 1 else 0.0
+    if predicted <= settings.plain_cg_iterations:
         return "none", None
-    return "masked circulant", MaskedCirculant(masked, circulant)
+    inner = MaskedCirculant(masked, circulant)
+    count = min(settings.mask_modes, masked.n // 4)
+    if (predicted <= settings.mask_deflation_iterations or count < 1
+            or 2 * 8 * masked.n * count > memory_budget() // 4):
+        return "masked circulant", inner
+    Z = low_modes(circulant, masked.observed, count)
+    return "masked circulant + low-mode deflation", LowModeDeflation(masked, inner, Z)
