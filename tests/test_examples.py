@@ -16,6 +16,7 @@ FIGURES = {
     "plot_tuning.py": "tuning.png",
     "plot_encoding_table.py": "encoding_table.png",
     "plot_uncertainty.py": "uncertainty.png",
+    "plot_inpainting.py": "inpainting.png",
 }
 
 
