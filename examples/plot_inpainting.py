@@ -129,5 +129,4 @@ im = axes[-1].imshow(std.reshape(rr.shape), cmap="magma", interpolation="nearest
 axes[-1].set_title("ensemble std around the hole", fontsize=9)
 axes[-1].axis("off")
 fig.colorbar(im, ax=axes[-1], fraction=0.05)
-fig.savefig(os.path.join(os.path.dirname(os.path.abspath(__file__)), "inpainting.png"),
-            dpi=90)
+fig.savefig("inpainting.png", dpi=90)
