@@ -57,7 +57,9 @@ def test_frame_holdout_split():
     (FrameHoldoutSplit(keep_every=1), video_to_regression(np.zeros((3, 2, 2)))[0],
      "keep_every"),
     (PixelGridSplit(), np.array([[0.0, 0.0], [0.1, 0.0], [0.5, 0.0],
-                                 [0.0, 1.0], [0.1, 1.0], [0.5, 1.0]]), "evenly spaced"),
+                                 [0.0, 1.0], [0.1, 1.0], [0.5, 1.0]]), "every grid point"),
+    (PixelGridSplit(), np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.0], [0.1, 0.0]]),
+     "2 duplicate coordinates"),
 ])
 def test_splitter_errors(splitter, X, match):
     with pytest.raises(ValueError, match=match):

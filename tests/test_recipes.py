@@ -107,3 +107,15 @@ def test_tune_scale_searches_octaves_inside_the_training_pixels():
     scrambled[1::2, 1::2] = scrambled[1::2, 1::2][::-1]
     again = tune_scale(scrambled, make_encoder("gaussian", 2.0), factors=(0.5, 2, 8), t=300.0)
     np.testing.assert_allclose(again.cv_psnr, search.cv_psnr)
+
+
+@pytest.mark.parametrize("known, match", [
+    (np.ones((4, 4)), "every pixel as known"), (np.zeros((4, 4)), "no pixel as known"),
+    (np.full((4, 4), np.nan), "NaN or infinite"),
+    (np.ones((4, 3)), "the mask is 3 x 4 pixels but the photo 4 x 4"),
+])
+def test_inpainting_masks_are_checked(known, match):
+    from skfourier.recipes import check_known
+
+    with pytest.raises(ValueError, match=match):
+        check_known(known, (4, 4))

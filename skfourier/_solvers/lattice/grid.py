@@ -78,6 +78,10 @@ class Grid:
         """Number of grid cells."""
         return int(np.prod(self.shape))
 
+    def describe(self):
+        """``"W x H"`` (``"W x H x T"``): the grid's points per coordinate column."""
+        return " x ".join(map(str, to_axes(self.shape)))
+
     @property
     def fill(self):
         """Share of the grid's cells that hold a sample."""

@@ -85,11 +85,12 @@ class FFTSolver(KrylovSolver):
             raise ValueError(
                 f"solver='fft' needs training points that fill at least "
                 f"{settings.min_fill:.0%} of their grid: these {X.shape[0]} points lie on a "
-                f"{' x '.join(map(str, grid.shape[::-1]))} grid ({grid.size} cells, "
+                f"{grid.describe()} grid ({grid.size} cells, "
                 f"{grid.fill:.1%} filled). Use solver='cholesky', 'eigh' or 'cg', or "
                 "lower solver_options['min_fill'].")
+        # CG's vectors and the FFTs' zero-padded complex arrays: ~16 grid-sized arrays a channel
         check_allocation(grid.size * 8 * 16 * max(1, Y.shape[1]), "the FFT solver's "
-                         f"{' x '.join(map(str, grid.shape[::-1]))} bounding grid",
+                         f"{grid.describe()} bounding grid",
                          "train on a smaller grid or use solver='cg'.")
         return super().fit(X, Y)
 
@@ -109,8 +110,11 @@ class FFTSolver(KrylovSolver):
         """The training points' operator from the bounding grid's: itself, or masked."""
         return operator if not self.masked else MaskedOperator(operator, self.grid.observed)
 
+    def _training_operator(self):
+        return self._cached("operator", lambda: self._training(self.toeplitz))
+
     def operator(self):
-        return self._cached("operator", lambda: self._training(self.toeplitz)).matvec
+        return self._training_operator().matvec
 
     def preconditioner(self):
         """CG's preconditioner (:func:`~.precond.choose` on a full grid,
@@ -120,7 +124,7 @@ class FFTSolver(KrylovSolver):
         scale 10: plain CG 738 steps where the deflated circulant takes 42)."""
         def build():
             if self.masked:
-                return choose_masked(self._training(self.toeplitz), self.tol, self.settings)
+                return choose_masked(self._training_operator(), self.tol, self.settings)
             return choose(self.toeplitz, self.tol, self.settings)
 
         return self._cached("preconditioner", build)
