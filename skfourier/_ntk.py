@@ -320,8 +320,9 @@ class NTKRegressor(_NTKBase):
         Iteration cap of the iterative solvers; a run that stops there warns
         with a ``ConvergenceWarning``.
     verbose : int, default=0
-        ``1`` shows a progress bar (tqdm, on stderr) over the iterations of
-        the iterative solvers, with the current residual.
+        ``1`` shows a progress bar (tqdm, on stderr) for the iterative
+        solvers: the digits of the relative residual gained toward ``tol``
+        (a converged solve ends full), with the step and the residual.
     std_method : {"auto", "exact", "lattice", "lanczos"}, default="auto"
         How :meth:`predict` computes ``return_std``: ``"exact"`` a solve per
         test point; ``"lattice"`` the whole-lattice estimate of the FFT

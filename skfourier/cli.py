@@ -73,6 +73,11 @@ def _positive_float(text):
     return value
 
 
+def _verbose():
+    """Progress bars on stderr only where someone watches it (a terminal), not in logs."""
+    return int(sys.stderr.isatty())
+
+
 def _ordinal(k):
     """``2nd``, ``3rd``, ``11th``, ``21st``: English ordinals."""
     suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
@@ -494,7 +499,7 @@ def run_image(args):
               f"{_format_scale(encoder.scale)}) on {n_train} pixels of "
               f"a {W} x {H} image ...", file=sys.stderr)
         (row,) = compare_encodings(img, [(args.model, encoder)], model=args.model, t=args.t,
-                                   max_iter=args.iters, random_state=args.seed, verbose=1,
+                                   max_iter=args.iters, random_state=args.seed, verbose=_verbose(),
                                    upscale=args.upscale, std_points=_std_points(args),
                                    keep=args.keep)
         _save_png(row.reconstruction, output.path("reconstruction.png"))
@@ -559,7 +564,7 @@ def run_video(args):
         result = interpolate_video(video, encoder, keep_every=keep_every,
                                    keep_frames=args.keep_frames, model=args.model,
                                    t=args.t, max_iter=args.iters, random_state=args.seed,
-                                   verbose=1, std_points=_std_points(args))
+                                   verbose=_verbose(), std_points=_std_points(args))
         recon, per_frame = result.reconstruction, result.per_frame_psnr
         _save_gif(recon, output.path("reconstruction.gif"))
         by_distance = {d: round(p, 3) for d, p in result.psnr_by_distance().items()}
@@ -636,7 +641,7 @@ def _tune(args, img, encoder):
         raise ValueError(f"--tune splits the training pixels once more: the image needs sides "
                          f"of at least {2 * MIN_IMAGE_SIDE} pixels.")
     print(f"tuning the scale of {encoder.encoding} features ...", file=sys.stderr)
-    search = tune_scale(img, encoder, t=args.t, verbose=1)
+    search = tune_scale(img, encoder, t=args.t, verbose=_verbose())
     for scale, value in zip(search.scales, search.cv_psnr):
         mark = "  <- chosen" if scale == search.best_scale else ""
         print(f"scale {_format_scale(scale):>14}  CV PSNR {value:6.2f} dB{mark}")
@@ -717,7 +722,7 @@ def run_inpaint(args):
               f"{W} x {H} image ...", file=sys.stderr)
         result = inpaint(np.where(known[..., None], img, 0.0), known, encoder,
                          model=args.model, t=args.t, max_iter=args.iters,
-                         random_state=args.seed, verbose=1, std_points=_std_points(args),
+                         random_state=args.seed, verbose=_verbose(), std_points=_std_points(args),
                          truth=img if args.hole is not None else None)
         _save_png(result.filled, output.path("filled.png"))
         report = {"input": str(args.path), "size": [W, H], "model": args.model,

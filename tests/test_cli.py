@@ -74,6 +74,7 @@ def test_image_command_reconstructs_from_a_random_share_of_pixels(tmp_path, caps
     code, stdout, err = _run(["image", str(tmp_path / "in.png"), "--keep", "0.3", "--out",
                               str(out)], capsys)
     assert code == 0 and "held-out PSNR" in stdout and "on 691 pixels" in err
+    assert "digits" not in err and "it/s" not in err  # no progress bars where no one watches
     report = json.loads((out / "report.json").read_text())
     assert report["protocol"] == "train on a random 0.3 of the pixels (seed 0), test on the rest"
     # the paper's sigma carried to the whole 48-pixel grid, the pixels it trains on
@@ -96,6 +97,7 @@ def test_inpaint_fills_a_hole_or_a_mask(tmp_path, capsys):
                               "--scale", "2", "--std", "--std-points", "64", "--out", str(out)],
                              capsys)
     assert code == 0 and "PSNR in the hole" in stdout and "2208 known pixels" in err
+    assert len(err.strip().splitlines()) == 1         # the announcement, no progress bars
     report = json.loads((out / "report.json").read_text())
     assert report["hole"] == [10, 20, 12, 8] and report["unknown_pixels"] == 96
     assert report["std_stride"] == 6 and {p.name for p in out.iterdir()} == {

@@ -304,6 +304,8 @@ def test_verbose_shows_progress_over_solver_iterations(capsys):
         NTKRegressor(**KERNEL, t=t, solver="fft", encoder=enc, verbose=1).fit(X, y)
         err = capsys.readouterr().err
         assert what in err and "residual" in err
+        # progress toward the tolerance, ending full: not iterations toward max_iter
+        assert "8.0/8.0 digits" in err and "/1000" not in err
     NTKRegressor(**KERNEL, solver="fft", encoder=enc).fit(X, y)
     assert capsys.readouterr().err == ""
 
