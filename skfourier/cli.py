@@ -106,6 +106,14 @@ def _rectangle(text):
     return tuple(values)
 
 
+def _at_least_two(text):
+    """An integer >= 2 (every k-th frame: k = 1 would hold no frame out)."""
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
+    return value
+
+
 def _share(text):
     """A fraction strictly between 0 and 1."""
     value = _positive_float(text)
@@ -213,7 +221,7 @@ def build_parser():
     video.add_argument("--frames", type=_positive_int, default=30,
                        help="frames to read (default: 30)")
     keep = video.add_mutually_exclusive_group()
-    keep.add_argument("--keep-every", type=_positive_int, default=None,
+    keep.add_argument("--keep-every", type=_at_least_two, default=None,
                       help="train on every k-th frame (default: 10)")
     keep.add_argument("--keep-frames", type=_frame_list, default=None, metavar="I,J,...",
                       help="train on these frames instead, any set (e.g. 0,1,4,5,9,11: a "
@@ -469,6 +477,13 @@ def run_image(args):
 
     size = args.size or IMAGE_SIDE
     _check_side(size, MIN_IMAGE_SIDE, MAX_SIDE)
+    # every combination of arguments is checked before anything is read, printed or fitted
+    _std_points(args)
+    if args.tune and args.model != "ntk":
+        raise ValueError("--tune searches the scale with the exact NTK: use --model ntk.")
+    if args.tune and args.encoding in ("none", "basic"):
+        raise ValueError(f"--tune searches the scale: the {args.encoding!r} encoding has "
+                         "none; use gaussian, uniform or positional.")
     if args.keep is not None and (args.tune or args.std):
         raise ValueError(f"--keep trains on scattered pixels; --{'tune' if args.tune else 'std'}"
                          " works on the even / odd pixel lattices: use one or the other.")
@@ -537,6 +552,7 @@ def run_video(args):
 
     size = args.size or (SYNTHETIC_SIDE if args.synthetic else MAX_VIDEO_SIDE)
     _check_side(size, 4, MAX_VIDEO_SIDE)
+    _std_points(args)                     # every argument checked before the clip is read
     if args.synthetic:
         video = make_video(n_frames=args.frames, size=size, random_state=args.seed)
         source = "synthetic"
@@ -632,11 +648,6 @@ def _tune(args, img, encoder):
     """``--tune``: the scale for this image by cross-validation inside its training pixels."""
     from .recipes import tune_scale
 
-    if args.model != "ntk":
-        raise ValueError("--tune searches the scale with the exact NTK: use --model ntk.")
-    if encoder.encoding in ("none", "basic"):
-        raise ValueError(f"--tune searches the scale: the {encoder.encoding!r} encoding has "
-                         "none; use gaussian, uniform or positional.")
     if min(img.shape[:2]) < 2 * MIN_IMAGE_SIDE:
         raise ValueError(f"--tune splits the training pixels once more: the image needs sides "
                          f"of at least {2 * MIN_IMAGE_SIDE} pixels.")

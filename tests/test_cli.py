@@ -196,6 +196,11 @@ def test_video_synthetic_and_gif(tmp_path, capsys):
     (["video", "--synthetic", "--size", "5000"], "between 4 and 256"),
     (["image", "{junk}", "--size", "4096", "--upscale", "4"], "keep it within 8192"),
     (["image", "{junk}", "--keep", "0.5", "--tune"], "use one or the other"),
+    # refused before anything is announced, read or fitted (the photo exists and is fine)
+    (["image", "{photo}", "--model", "mlp", "--std"], "use --model ntk"),
+    (["image", "{photo}", "--model", "mlp", "--tune"], "use --model ntk"),
+    (["image", "{photo}", "--encoding", "basic", "--tune"], "has none"),
+    (["video", "--synthetic", "--model", "mlp", "--std"], "use --model ntk"),
     (["inpaint", "{photo}", "--mask", "{small}"], "give a mask of the photo's size"),
     (["inpaint", "{photo}", "--mask", "{black}"], "no pixel as known"),
     (["inpaint", "{photo}", "--mask", "{white}"], "nothing to fill"),
@@ -222,7 +227,7 @@ def test_errors_are_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatc
             for a in args]
     before = set(tmp_path.iterdir())
     code, stdout, stderr = _run(args, capsys)
-    assert code == 2
+    assert code == 2 and stdout == ""
     assert message in stderr and len(stderr.strip().splitlines()) == 1
     assert "Traceback" not in stderr
     assert set(tmp_path.iterdir()) == before
@@ -232,6 +237,7 @@ def test_errors_are_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatc
                                   ["image"], ["video"], ["fly"], ["demo", "--iters", "0"],
                                   ["image", "x.png", "--keep", "1"],
                                   ["video", "--synthetic", "--keep-frames", "0,a"],
+                                  ["video", "--synthetic", "--keep-every", "1"],
                                   ["inpaint", "x.png"], ["inpaint", "x.png", "--hole", "1,2,3"],
                                   ["inpaint", "x.png", "--hole", "1,2,0,3"],
                                   ["inpaint", "x.png", "--hole", "1,1,2,2", "--mask", "m.png"],
@@ -242,8 +248,8 @@ def test_bad_arguments_exit_2(capsys, args):
     with pytest.raises(SystemExit) as exc:
         main(args)
     assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "error" in err
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and "error" in err
 
 
 def test_module_and_console_script_help():
