@@ -29,7 +29,7 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
     outputs)) bytes whatever solver ran.
     """
 
-    def _check_kernel_params(self):
+    def _check_common_params(self):
         check_kernel_params(self.depth, self.weight_std, self.bias_std, self.kernel, "kernel")
         check_number(self.learning_rate, "learning_rate", low=0, low_inclusive=False)
         if self.max_kernel_memory is not None:
@@ -432,7 +432,7 @@ class NTKRegressor(_NTKBase):
         self.solver_options = solver_options
 
     def _check_params(self):
-        self._check_kernel_params()
+        self._check_common_params()
         check_number(self.t, "t", low=0, allow_none=True, allow_inf=True)
         check_number(self.alpha, "alpha", low=0)
         check_option(self.solver, "solver", SOLVERS.keys() | {"auto"})
@@ -747,7 +747,7 @@ class NTKRegressorCV(_NTKBase):
         self : NTKRegressorCV
             The fitted estimator.
         """
-        self._check_kernel_params()
+        self._check_common_params()
         check_option(self.solver, "solver", ("auto", "eigh", "fft"))
         times, alphas, scales = self._grid()
         X, Y, _ = self._validate_fit_data(X, y)

@@ -180,7 +180,7 @@ class SolverSettings:
         if unknown:
             raise ValueError(f"unknown solver_options {unknown}; valid names: {sorted(fields)}.")
         for name, value in options.items():
-            integer = fields[name].type is int or fields[name].type == "int"
+            integer = fields[name].type is int
             kind = numbers.Integral if integer else numbers.Real
             if (isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value)
                     or value < 0):

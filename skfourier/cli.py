@@ -470,9 +470,19 @@ def _encoder_for(args, train_sides, axes):
     return make_encoder(encoding, scale, random_state=args.seed)
 
 
+def _read_photo(path, size):
+    """The photo as read, and as fitted: the long side capped at ``size``, grey as RGB."""
+    from .datasets import fit_long_side, load_image
+
+    original = load_image(path)
+    img = fit_long_side(original, size)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    return original, img
+
+
 def run_image(args):
     """Fit a user's image on its even pixels and reconstruct it, at its own aspect ratio."""
-    from .datasets import fit_long_side, load_image
     from .recipes import compare_encodings
 
     size = args.size or IMAGE_SIDE
@@ -490,13 +500,10 @@ def run_image(args):
     if args.upscale * size > MAX_UPSCALED_SIDE:
         raise ValueError(f"--upscale {args.upscale} at --size {size} asks for a "
                          f"{args.upscale * size}-pixel side; keep it within {MAX_UPSCALED_SIDE}.")
-    original = load_image(args.path)
+    original, img = _read_photo(args.path, size)
     if min(original.shape[:2]) < MIN_IMAGE_SIDE:
         raise ValueError(f"the image is {original.shape[1]} x {original.shape[0]} pixels; sides "
                          f"below {MIN_IMAGE_SIDE} cannot be split into even and odd pixels.")
-    img = fit_long_side(original, size)
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
     H, W = img.shape[:2]
     with _Output(args.out) as output:
         # x and y each span [0, 1): the paper's scale is carried per axis
@@ -714,16 +721,12 @@ def _known_pixels(args, img, original):
 
 def run_inpaint(args):
     """Fill the unknown pixels of a photo from its known ones."""
-    from .datasets import fit_long_side, load_image
     from .recipes import inpaint
 
     size = args.size or IMAGE_SIDE
     _check_side(size, MIN_IMAGE_SIDE, MAX_SIDE)
     _std_points(args)                     # every argument checked before any work
-    original = load_image(args.path)
-    img = fit_long_side(original, size)
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
+    original, img = _read_photo(args.path, size)
     known = _known_pixels(args, img, original.shape[:2])
     H, W = img.shape[:2]
     with _Output(args.out) as output:

@@ -187,3 +187,15 @@ def test_per_axis_scale_multiplies_columns_and_keeps_the_closed_form_kernel(enco
 def test_per_axis_scale_errors(scale, match):
     with pytest.raises(ValueError, match=match):
         FourierFeatureTransformer(scale=scale).fit(np.zeros((4, 3)))
+
+
+def test_kernel_spectrum_is_the_stationary_kernel_or_refuses():
+    X = np.random.RandomState(0).uniform(size=(5, 2))
+    enc = FourierFeatureTransformer(n_frequencies=8, scale=(3.0, 1.0), random_state=0).fit(X)
+    B, w = enc.kernel_spectrum()
+    assert B.dtype == w.dtype == np.float64 and B.shape == (8, 2) and w.shape == (8,)
+    delta = X[:, None] - X[None]
+    assert_allclose(np.cos(2 * np.pi * delta @ B.T) @ w, enc.kernel(X), atol=1e-12)
+    for bad in (dict(encoding="none"), dict(include_input=True)):
+        with pytest.raises(ValueError, match="no stationary kernel"):
+            FourierFeatureTransformer(**bad, random_state=0).fit(X).kernel_spectrum()
