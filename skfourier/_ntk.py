@@ -184,7 +184,9 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         an estimate for the points: ``"lattice"`` (``solver="fft"``, test
         points filling whole 2-D lattices on a refinement of the training
         grid, e.g. every held-out pixel; within 0.64% of the exact std on
-        64 x 64 lattices, 0.24% at 256 x 256), else ``"lanczos"`` (iterative
+        64 x 64 lattices, 0.24% at 256 x 256; or every pixel of one
+        rectangular hole in a masked training grid, checked at a few exact
+        points, within 0.5%), else ``"lanczos"`` (iterative
         solvers, ``kernel="nngp"`` at a finite ``t``; within 0.5% on 32 x 32
         and 64 x 64 lattices at the demo's time), else exact.
 
@@ -327,8 +329,9 @@ class NTKRegressor(_NTKBase):
         How :meth:`predict` computes ``return_std``: ``"exact"`` a solve per
         test point; ``"lattice"`` the whole-lattice estimate of the FFT
         solver (test points filling 2-D lattices on a refinement of the
-        training grid: exact solves at a few dozen points, within 0.64% of
-        exact in tests); ``"lanczos"`` one Lanczos basis for all points (the
+        training grid, or one rectangular hole of a masked training grid:
+        exact solves at a few dozen points, within 0.64% of exact in
+        tests); ``"lanczos"`` one Lanczos basis for all points (the
         NNGP at a finite ``t``: within 0.5%); ``"auto"`` exact up to 512
         points, past that the first estimate that serves the points. An
         estimate that cannot serve the request raises a ValueError saying

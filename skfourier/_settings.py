@@ -100,6 +100,10 @@ class SolverSettings:
         layers, smallest corner block, relative difference of neighbouring
         values below which the centre lines are interpolated, relative
         distance within which an edge has settled.
+    hole_corner_rtol, hole_checks, hole_check_rtol
+        Of the std estimate over a hole in a masked grid: relative distance
+        of model and exact variance within which a corner block ends, random
+        exact check points, largest relative std error they accept.
 
     Examples
     --------
@@ -166,6 +170,12 @@ class SolverSettings:
                                 "0.2% and not 0.1%")
     settle_rtol: float = _field(2e-3, "256^2 at scale 10: the centre row's ends settle "
                                 "within 4 steps")
+    hole_corner_rtol: float = _field(5e-3, "a 64^2 hole in a 256^2 photo at scale 10: the "
+                                     "model's corners meet the exact variance within 0.5% "
+                                     "4-5 steps in, and miss the std by <= 0.5% past them")
+    hole_checks: int = _field(8, "design choice: 8 exact solves (~2 s at 256^2) against "
+                              "100-150 for the estimate")
+    hole_check_rtol: float = _field(1e-2, "the estimate's goal: the std within 1%")
 
     @classmethod
     def from_options(cls, options):

@@ -457,10 +457,17 @@ class InpaintResult:
     fit_seconds: float
     #: PSNR over the unknown pixels where the truth is known (``--hole``), else None.
     hole_psnr: float = None
-    #: The ensemble's std on the pixels ``[::stride, ::stride]`` (known and unknown).
+    #: The ensemble's std on the pixels ``[::stride, ::stride]``: at the unknown ones, 0 at
+    #: the known ones (they are kept as given).
     std: np.ndarray = field(repr=False, default=None)
     stride: int = None
     solver: str = None
+    #: How the std was computed: ``"lattice"`` (the hole estimate) or ``"exact"``.
+    std_method: str = None
+    #: Why the std is exact on strided pixels rather than estimated on all of them.
+    std_note: str = None
+    #: Share of the unknown pixels' errors within +-2 std (where the truth is known).
+    coverage: float = None
 
     def as_dict(self):
         out = {"known_pixels": self.n_known, "fit_seconds": round(float(self.fit_seconds), 3),
@@ -468,7 +475,14 @@ class InpaintResult:
         if self.hole_psnr is not None:
             out["hole_psnr"] = round(float(self.hole_psnr), 3)
         if self.std is not None:
-            out.update({"std_stride": self.stride, "std_mean": round(float(self.std.mean()), 6)})
+            unknown = self.std[self.std > 0]
+            out.update({"std_stride": self.stride, "std_method": self.std_method,
+                        "std_mean_unknown": round(float(unknown.mean()), 6) if unknown.size
+                        else 0.0})
+            if self.std_note:
+                out["std_note"] = self.std_note
+            if self.coverage is not None:
+                out["coverage_2std"] = round(float(self.coverage), 4)
         return out
 
 
@@ -490,10 +504,16 @@ def inpaint(img, known, encoder, *, model="ntk", t=None, max_iter=400, random_st
     model, t, max_iter, random_state, verbose
         As in :func:`make_model`.
     std_points : int or None, default=None
-        NTK only: the ensemble's std, exact, on the pixels ``[::s, ::s]``
-        with the smallest stride ``s`` that keeps at most this many.
+        NTK only: the ensemble's std at the unknown pixels (0 at the known
+        ones, which are kept). Exact at all of them when they are at most
+        this many; else the FFT solver's estimate over a rectangular hole
+        (a few exact solves, checked to 1%); where it cannot serve (another
+        mask shape, a dense fit) exact on the unknown pixels of
+        ``[::s, ::s]``, the smallest stride ``s`` with at most this many
+        pixels of the image.
     truth : ndarray like ``img`` or None, default=None
-        The complete photo, to score the filled pixels (``hole_psnr``).
+        The complete photo, to score the filled pixels (``hole_psnr`` and,
+        with ``std_points``, ``coverage``).
 
     Returns
     -------
@@ -527,17 +547,54 @@ def inpaint(img, known, encoder, *, model="ntk", t=None, max_iter=400, random_st
     score = None
     if truth is not None:
         unknown = ~known.ravel()
-        score = psnr(image_to_regression(np.asarray(truth))[1][unknown], full[unknown])
-    std = stride = None
+        truth = image_to_regression(np.asarray(truth))[1]
+        score = psnr(truth[unknown], full[unknown])
+    spread = {}
     if std_points is not None:
-        H, W = img.shape[:2]
-        stride = _stride_within((H, W), std_points)
-        rr, cc = np.meshgrid(np.arange(0, H, stride), np.arange(0, W, stride), indexing="ij")
-        probe = np.ravel_multi_index((rr.ravel(), cc.ravel()), (H, W))
-        _, spread, _ = _spread(estimator, X[probe])
-        std = spread.reshape(rr.shape)
-    return InpaintResult(filled, len(rows), seconds, score, std, stride,
-                         getattr(estimator, "solver_", None))
+        spread, probe, std = _unknown_std(estimator, X, known, std_points)
+        if truth is not None:
+            spread["coverage"] = _coverage(truth[probe], full[probe], std)
+    return InpaintResult(filled, len(rows), seconds, score,
+                         solver=getattr(estimator, "solver_", None), **spread)
+
+
+def _unknown_std(estimator, X, known, std_points):
+    """The std map of :func:`inpaint` (std, stride, std_method, std_note), the rows it
+    holds values of and those values."""
+    unknown = np.flatnonzero(~known.ravel())
+    H, W = known.shape
+    note = None
+    if unknown.size > std_points:
+        try:
+            std = _std_by(estimator, X[unknown], "lattice")
+            return ({"std": _scatter(std, unknown, (H, W)), "stride": 1,
+                     "std_method": "lattice"}, unknown, std)
+        except ValueError as exc:       # not a hole, or not the FFT solver: exact, strided
+            note = str(exc).split(": ", 1)[-1]
+    stride = 1 if unknown.size <= std_points else _stride_within((H, W), std_points)
+    grid = np.zeros((H, W), bool)
+    grid[::stride, ::stride] = True
+    probe = np.flatnonzero(grid.ravel() & ~known.ravel())
+    std = _std_by(estimator, X[probe], "exact")
+    return ({"std": _scatter(std, probe, (H, W))[::stride, ::stride], "stride": stride,
+             "std_method": "exact", "std_note": note}, probe, std)
+
+
+def _std_by(estimator, X, method):
+    """The fitted NTK's std at ``X`` by ``std_method=method``, its own setting restored."""
+    own = estimator.std_method
+    estimator.set_params(std_method=method)
+    try:
+        return estimator.predict(X, return_std=True)[1]
+    finally:
+        estimator.set_params(std_method=own)
+
+
+def _scatter(values, rows, shape):
+    """``values`` at the flat ``rows`` of a zero array of ``shape``."""
+    out = np.zeros(shape)
+    out.flat[rows] = values
+    return out
 
 
 def check_known(known, shape):

@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.model_selection import KFold, cross_val_score, train_test_split
 
 from skfourier import FourierFeatureTransformer, NTKRegressor, NTKRegressorCV, SolverSettings
@@ -385,6 +386,75 @@ def test_lattice_variance_from_few_exact_values(rng):
     assert half.n_solved < 0.7 * whole.n_solved
     with pytest.raises(ValueError, match="too small"):
         LatticeVariance((12, 40), corner, exact)
+
+
+def test_lattice_variance_of_a_hole_from_few_exact_values():
+    """Over a hole, information from two edges adds up: 1/var is separable (exact here but
+    for the corners, which are solved as far as the model misses them)."""
+    shape, corner = (40, 36), 4
+    i, j = np.ogrid[:40, :36]
+    info = lambda p, n: 1.0 + 3 * np.exp(-p) + 3 * np.exp(-(n - 1 - p))   # noqa: E731
+    truth = 1.0 / (info(i, 40) + info(j, 36) - 1.0)
+    truth[:2, :2] *= 1.05                       # two steps of each corner off the model
+    truth[-2:, -2:] *= 1.05
+    truth[:2, -2:] *= 1.05
+    truth[-2:, :2] *= 1.05
+
+    def exact(points):
+        return truth[tuple(points.T)]
+
+    estimate = LatticeVariance(shape, corner, exact, hole=True)
+    assert_allclose(estimate.fill(), truth, rtol=SETTINGS.refine_rtol)
+    assert estimate.n_solved < truth.size / 8
+    solved = ~np.isnan(estimate.values)
+    assert solved[:2, :2].all() and not solved[2:4, 2:4].all()   # blocks end at the model
+
+
+@pytest.mark.parametrize("kind, t, scale", [("ntk", None, 2.0), ("nngp", 100.0, 4.0)])
+def test_std_over_a_hole_in_a_masked_grid_is_estimated_within_one_percent(kind, t, scale):
+    """Every missing pixel of an inpainting problem (a 32^2 hole in a 48^2 photo): the hole
+    estimate (few exact solves, checked at random points) within 1% of eigh's std."""
+    X, y = image_to_regression(load_sample_image("china", size=48))
+    rows, cols = np.divmod(np.arange(48 * 48), 48)
+    hole = (rows >= 9) & (rows < 41) & (cols >= 7) & (cols < 39)
+    train, test = np.flatnonzero(~hole), np.flatnonzero(hole)
+    encoder = FourierFeatureTransformer(scale=scale, random_state=0)
+    kw = dict(**KERNEL, kernel=kind, t=t, encoder=encoder)
+    fft = NTKRegressor(**kw, solver="fft").fit(X[train], y[train])
+    _, std = fft.predict(X[test], return_std=True)
+    assert fft.solver_info_["std_method"] == "lattice"
+    _, exact = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train]).predict(
+        X[test], return_std=True)
+    assert np.max(np.abs(std - exact) / exact) < 0.01
+
+
+def test_hole_std_estimate_serves_holes_only_and_checks_itself():
+    X, y = image_to_regression(load_sample_image("china", size=32))
+    rows, cols = np.divmod(np.arange(32 * 32), 32)
+    hole = (rows >= 9) & (rows < 21) & (cols >= 7) & (cols < 19)
+    train, test = np.flatnonzero(~hole), np.flatnonzero(hole)
+    # a narrow kernel and small corners, so that a 12^2 hole is estimated
+    options = {"corner": 2, "exact_std_points": 0}
+    model = NTKRegressor(**KERNEL, solver="fft", std_method="lattice", solver_options=options,
+                         encoder=FourierFeatureTransformer(scale=16.0, random_state=0))
+    model.fit(X[train], y[train])
+    _, std = model.predict(X[test], return_std=True)
+    assert model.solver_info_["std_method"] == "lattice"
+    for rows_ in (np.arange(len(X)), test[test % 5 > 0]):   # known pixels too; no rectangle
+        with pytest.raises(ValueError, match="one rectangular hole"):
+            model.predict(X[rows_], return_std=True)
+    narrow = clone(model).set_params(solver_options=None).fit(X[train], y[train])
+    with pytest.raises(ValueError, match="needs a hole of at least 32 x 32 pixels at this "
+                                         "kernel width.*got 12 x 12"):
+        narrow.predict(X[test], return_std=True)
+    # a check it cannot pass: "lattice" says so, "auto" goes on to the exact std
+    model.set_params(solver_options={**options, "hole_check_rtol": 0.0}).fit(X[train], y[train])
+    with pytest.raises(ValueError, match=r"missed the exact std by .* at a check point"):
+        model.predict(X[test], return_std=True)
+    model.set_params(std_method="auto").fit(X[train], y[train])
+    _, exact = model.predict(X[test], return_std=True)
+    assert model.solver_info_["std_method"] == "exact"
+    assert_allclose(std, exact, rtol=0.01)
 
 
 def test_corner_size_follows_the_kernel_width():

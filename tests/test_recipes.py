@@ -119,3 +119,29 @@ def test_inpainting_masks_are_checked(known, match):
 
     with pytest.raises(ValueError, match=match):
         check_known(known, (4, 4))
+
+
+def test_inpaint_std_over_a_hole_is_estimated_and_elsewhere_exact_on_strided_pixels():
+    from skfourier.recipes import inpaint
+
+    img = load_sample_image("china", size=80)            # 5,376 known: the FFT solver
+    known = np.ones((80, 80), bool)
+    known[20:52, 30:62] = False
+    enc = make_encoder("gaussian", 4.0)
+    result = inpaint(img, known, enc, std_points=64, truth=img)
+    assert result.std_method == "lattice" and result.stride == 1
+    assert result.std.shape == (80, 80) and not result.std[known].any()
+    assert (result.std[~known] > 0).all() and 0 <= result.coverage <= 1
+    # against the exact std at a few unknown pixels of the same model
+    model = make_model("ntk", enc).set_params(std_method="exact")
+    model.fit(*[a[known.ravel()] for a in image_to_regression(img)])
+    X = image_to_regression(img)[0]
+    probe = np.flatnonzero(~known.ravel())[::97]
+    assert_allclose(result.std.ravel()[probe], model.predict(X[probe], return_std=True)[1],
+                    rtol=0.01)
+    # two holes are no rectangle: exact on the unknown pixels of [::s, ::s], saying why
+    known[60:70, 5:15] = False
+    result = inpaint(img, known, enc, std_points=64)
+    assert result.std_method == "exact" and result.stride == 10 and result.std.shape == (8, 8)
+    assert "one rectangular hole" in result.std_note
+    assert not result.std[known[::10, ::10]].any() and (result.std[~known[::10, ::10]] > 0).all()

@@ -142,9 +142,6 @@ class FFTSolver(KrylovSolver):
 
     def estimate_variance(self, method, X, c, tol):
         if method == "lattice":
-            if self.masked:
-                return ("the whole-lattice std estimate needs a full training grid (these "
-                        "training points are a subset of theirs)")
             return lattice_variance(self, X, c, tol)
         return super().estimate_variance(method, X, c, tol)
 
