@@ -12,11 +12,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
 from ._fourier import FourierFeatureTransformer
 from ._mlp import CoordinateMLPRegressor
 from ._ntk import NTKRegressor, NTKRegressorCV
+from .callbacks import HeldOutPSNR
 from .datasets import (grid_coordinates, image_to_regression, regression_to_image,
                        regression_to_video, video_to_regression)
 from .metrics import psnr
@@ -280,8 +282,12 @@ class ImageResult:
     test_psnr: float
     fit_seconds: float
     reconstruction: np.ndarray = field(repr=False, default=None)
-    #: Training MSE at the requested times (NTK only), from ``training_curve``.
+    #: Training MSE at the requested times (NTK, from ``training_curve``) or the MLP's
+    #: loss at every iteration.
     training_mse: np.ndarray = field(repr=False, default=None)
+    #: Held-out PSNR at the requested times (NTK, from ``predict_trajectory``) or every
+    #: ``PSNR_EVERY`` MLP iterations and the last (see ``psnr_iterations``).
+    test_psnr_curve: np.ndarray = field(repr=False, default=None)
     #: How this row deviates from the protocol, if it does.
     note: str = ""
     #: The model evaluated on a ``upscale``-times finer grid, if asked for.
@@ -354,9 +360,11 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
         Also evaluate each model on the ``upscale``-times finer grid (the
         coordinate network as a continuous image), in ``upscaled``.
     curve_times : sequence of float or None, default=None
-        Also record training curves in ``training_mse``: for the NTK the
-        training MSE at these times (on the full grid's time axis), for the
-        MLP its loss at every iteration (any value other than ``None``).
+        Also record training curves in ``training_mse`` and the held-out
+        PSNR along them in ``test_psnr_curve``: for the NTK the training MSE
+        and the PSNR at these times (on the full grid's time axis), for the
+        MLP its loss at every iteration and the PSNR every ``PSNR_EVERY``
+        iterations (:func:`psnr_iterations`; any value other than ``None``).
     std_points : int or None, default=None
         NTK only: also the ensemble's predictive std at up to this many
         held-out pixels (the odd lattice, strided when larger), with its
@@ -402,6 +410,11 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
                     "dense solver")
         estimator = make_model(model, encoder, t=None if t is None else t * factor,
                                max_iter=max_iter, random_state=random_state, verbose=verbose)
+        if curve_times is not None and model == "mlp":
+            # the callback scores the network's own inputs: the features of a copy of the
+            # encoder fitted as the pipeline will fit it (same random_state, same B)
+            features = clone(encoder).fit(X[rows]).transform(X[test])
+            estimator[-1].set_params(callbacks=[HeldOutPSNR(features, y[test], PSNR_EVERY)])
         start = time.perf_counter()
         estimator.fit(X[rows], y[rows])
         seconds = time.perf_counter() - start
@@ -412,10 +425,16 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
             fine = img.shape[:2] if img.ndim == 2 else img.shape
             fine = (fine[0] * upscale, fine[1] * upscale) + tuple(fine[2:])
             upscaled = regression_to_image(estimator.predict(grid_coordinates(fine[:2])), fine)
-        curve = None
-        if curve_times is not None:
-            curve = (estimator.training_curve([c * factor for c in curve_times])
-                     if model == "ntk" else estimator[-1].loss_curve_)
+        curve = psnr_curve = None
+        if curve_times is not None and model == "ntk":
+            times = [c * factor for c in curve_times]
+            curve = estimator.training_curve(times)
+            psnr_curve = np.array([psnr(y[test], p)
+                                   for p in estimator.predict_trajectory(X[test], times)])
+        elif curve_times is not None:
+            curve = estimator[-1].loss_curve_
+            history = estimator[-1].net_.history[:, "valid_psnr"]
+            psnr_curve = np.array([v for v in history if np.isfinite(v)])
         uncertainty = None
         if std_points is not None:
             H, W = img.shape[:2]
@@ -428,9 +447,25 @@ def compare_encodings(img, encoders, *, model="ntk", t=None, max_iter=400, rando
             uncertainty = Uncertainty(std.reshape(rr.shape), stride, len(rows_std),
                                       _coverage(y[rows_std], mean, std), spent)
         results.append(ImageResult(name, encoder.encoding, _encoder_scale(encoder), score,
-                                   seconds, regression_to_image(full, img.shape), curve, note,
-                                   upscaled, uncertainty))
+                                   seconds, regression_to_image(full, img.shape), curve,
+                                   psnr_curve, note, upscaled, uncertainty))
     return results
+
+
+#: How often :func:`compare_encodings` scores an MLP's held-out pixels along training.
+PSNR_EVERY = 10
+
+
+def psnr_iterations(max_iter):
+    """The MLP iterations at which :func:`compare_encodings` records the held-out PSNR.
+
+    Examples
+    --------
+    >>> from skfourier.recipes import psnr_iterations
+    >>> psnr_iterations(25).tolist()
+    [10, 20, 25]
+    """
+    return np.unique(np.append(np.arange(PSNR_EVERY, max_iter + 1, PSNR_EVERY), max_iter))
 
 
 def _random_pixels(n, keep, std_points, random_state):

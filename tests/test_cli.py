@@ -22,7 +22,8 @@ def _run(args, capsys):
 
 def test_demo_writes_table_json_and_figure(tmp_path, capsys):
     out = tmp_path / "demo"
-    code, stdout, _ = _run(["demo", "--size", "24", "--out", str(out)], capsys)
+    code, stdout, _ = _run(["demo", "--size", "24", "--iters", "40", "--out", str(out)],
+                           capsys)
     assert code == 0
     assert "test PSNR" in stdout and "gaussian" in stdout
     report = json.loads((out / "results.json").read_text())
@@ -32,10 +33,23 @@ def test_demo_writes_table_json_and_figure(tmp_path, capsys):
     names = {r["name"]: r["test_psnr"] for r in report["results"]}
     assert names["no mapping"] < names["basic"]
     assert "uniform sigma=10 (at 0.469)" in names  # the paper's sigma carried to 12 px
-    curves = report["training_curves"]
-    assert len(curves["x"]) == 25 and all(len(v) == 25 for v in curves["mse"].values())
-    for mse in curves["mse"].values():  # gradient flow never increases the training loss
+    flow, adam = report["training_curves"]["ntk_gradient_flow"], \
+        report["training_curves"]["mlp_adam"]
+    assert "gradient flow" in flow["setting"] and "Adam" in adam["setting"]
+    assert set(flow["mse"]) == set(names)
+    assert len(flow["x"]) == 25 and all(len(v) == 25 for v in flow["mse"].values())
+    for mse in flow["mse"].values():  # gradient flow never increases the training loss
         assert np.all(np.diff(mse) <= 1e-12)
+    # the NTK's held-out PSNR at its last time is the table's (the same model)
+    assert all(abs(flow["test_psnr"][n][-1] - names[n]) < 1e-2 for n in names)
+    # seed Fig. 2's setting: no mapping and the Gaussian sigmas, loss per iteration and
+    # PSNR every 10 iterations
+    assert list(adam["mse"]) == ["no mapping"] + [f"gaussian sigma={s} (at {a})" for s, a in
+                                                  ((1, "0.0469"), (10, "0.469"),
+                                                   (100, "4.69"))]
+    assert adam["x"] == list(range(1, 41)) and adam["test_psnr_x"] == [10, 20, 30, 40]
+    assert all(len(v) == 40 for v in adam["mse"].values())
+    assert all(len(v) == 4 and np.all(np.isfinite(v)) for v in adam["test_psnr"].values())
     assert not list(tmp_path.glob(".skfourier-*"))  # no temporary folder left
 
 
@@ -43,6 +57,10 @@ def test_demo_mlp(tmp_path, capsys):
     code, stdout, _ = _run(["demo", "--model", "mlp", "--size", "16", "--iters", "5",
                             "--out", str(tmp_path / "d")], capsys)
     assert code == 0 and "positional" in stdout
+    curves = json.loads((tmp_path / "d" / "results.json").read_text())["training_curves"]
+    assert list(curves) == ["mlp_adam"]  # the demo's own rows: no second MLP run
+    assert len(curves["mlp_adam"]["mse"]) == 9
+    assert all(len(v) == 1 for v in curves["mlp_adam"]["test_psnr"].values())  # iteration 5
 
 
 def test_image_command_keeps_the_aspect_ratio_and_upscales(tmp_path, capsys):
