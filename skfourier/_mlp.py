@@ -315,10 +315,11 @@ class CoordinateMLPRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         losses = np.asarray(net.history[:, "train_loss"], dtype=np.float64)
         if not np.all(np.isfinite(losses)):
             first = int(np.argmin(np.isfinite(losses)))
+            way = "" if self.optimizer == "adam" else ", use optimizer='adam'"
             raise ValueError(
                 f"training diverged: the loss became {losses[first]} at iteration {first + 1} "
-                f"(lr={self.lr!r}, optimizer={self.optimizer!r}). Lower lr, use "
-                "optimizer='adam', or rescale X and y.")
+                f"(lr={self.lr!r}, optimizer={self.optimizer!r}). Lower lr{way}, or rescale "
+                "X and y.")
         self.net_ = net
         # predictions in float64 are independent of the batch they are computed in
         self.net_.module_.double()

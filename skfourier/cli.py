@@ -64,6 +64,17 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    """A random seed as numpy takes it: an integer in [0, 2**32)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**32 - 1, got {text!r}")
+    return value
+
+
 def _positive_float(text):
     try:
         value = float(text)
@@ -141,7 +152,7 @@ def _common(parser, default_out, size_help):
     parser.add_argument("--size", type=_positive_int, default=None, help=size_help)
     parser.add_argument("--iters", type=_positive_int, default=400,
                         help="MLP iterations (default: 400)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
 
 
 def _fit_options(parser):
@@ -259,7 +270,12 @@ def build_parser():
 
 
 class _Output:
-    """Collect files in a temporary folder; move them into place only on success."""
+    """Collect files in a temporary folder; move them into place only on success.
+
+    The folder's ``MANIFEST`` names what the last run wrote there: files of an earlier
+    run that this one did not write (an ``upscaled_x2.png`` beside a new report) are
+    removed, the user's own files are left alone.
+    """
 
     def __init__(self, out):
         self.out = Path(out)
@@ -286,10 +302,18 @@ class _Output:
     def commit(self):
         _INTERRUPTS.check()  # a fit cut short by Ctrl-C is not a result
         self.out.mkdir(exist_ok=True)
+        manifest = self.out / MANIFEST
+        earlier = manifest.read_text().split("\n") if manifest.is_file() else []
         written = []
         for f in sorted(self.tmp.iterdir()):
             os.replace(f, self.out / f.name)
             written.append(self.out / f.name)
+        names = {f.name for f in written}
+        for name in earlier:
+            stale = self.out / name
+            if name and name not in names and Path(name).name == name and stale.is_file():
+                stale.unlink()
+        manifest.write_text("\n".join(sorted(names)) + "\n")
         self.discard()
         return written
 
@@ -401,6 +425,8 @@ def run_demo(args):
     return 0
 
 
+#: The file in an output folder naming what the last run wrote there (see _Output).
+MANIFEST = ".skfourier_written"
 #: Training pixels of the demo's "no mapping" row (see run_demo).
 DEMO_DENSE_LIMIT = 256
 #: Image side of the demo's Adam-trained MLP curves (seed Fig. 2's setting).

@@ -367,6 +367,9 @@ def frame_to_array(frame):
 def load_image(path, size=None):
     """Read a user's image file (PNG, JPEG, ... through Pillow) as floats in [0, 1].
 
+    An EXIF orientation tag (portrait photos from phones) is applied, so the
+    array is upright as image viewers show it.
+
     Parameters
     ----------
     path : str or path-like
@@ -392,7 +395,7 @@ def load_image(path, size=None):
     >>> load_image(path).shape
     (4, 5, 3)
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     _check_size(size)
     path = Path(path)
@@ -403,7 +406,8 @@ def load_image(path, size=None):
         raise ValueError(f"image file not found: {str(path)!r}.")
     try:
         with Image.open(path) as pil:
-            img = frame_to_array(pil)
+            # a phone's portrait photo is stored sideways with an EXIF orientation tag
+            img = frame_to_array(ImageOps.exif_transpose(pil))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"cannot read {str(path)!r} as an image ({exc}).") from exc
     return img if size is None else _resize(img, size)
@@ -519,7 +523,23 @@ def _read_with_imageio(path, max_frames, prepare):
                          "file complete and a video?).") from None
     if not frames:
         raise ValueError(f"{str(path)!r} holds no frames.")
+    if max_frames is None or len(frames) < max_frames:
+        _check_frame_count(iio, path, len(frames))
     return frames
+
+
+def _check_frame_count(iio, path, read):
+    """ValueError when the container's header announces more frames than decoded: an MP4
+    written index first (``-movflags +faststart``) and cut short decodes without an error."""
+    try:
+        meta = iio.immeta(path)
+        announced = int(round(float(meta["duration"]) * float(meta["fps"])))
+    except Exception:  # no usable header: nothing to compare against
+        return
+    if read < announced - 1:  # rounding of the duration may cost one frame
+        raise ValueError(f"{str(path)!r} decodes to {read} of the {announced} frames its header "
+                         f"announces ({meta['duration']:g} s at {meta['fps']:g} fps): the file is "
+                         "truncated or damaged; re-export or re-download it.")
 
 
 def _texture(u, v, rng_phases):

@@ -16,8 +16,8 @@ from PIL import Image
 from skfourier import (CoordinateMLPRegressor, FourierFeatureTransformer, NTKRegressor,
                        NTKRegressorCV)
 from skfourier.cli import main
-from skfourier.datasets import (image_to_regression, load_image, load_video, make_video,
-                                video_to_regression)
+from skfourier.datasets import (grid_coordinates, image_to_regression, load_image, load_video,
+                                make_video, video_to_regression)
 
 # -- estimators ------------------------------------------------------------------------
 
@@ -140,7 +140,9 @@ ABSURD = {
     "ntk-fft": [({"encoder": FourierFeatureTransformer(encoding="none")}, "stationary")],
     "ntk-cv": [({"times": []}, "at least one"), ({"alphas": [-1.0]}, "alphas")],
     "mlp": [({"lr": 1e10, "optimizer": "sgd", "output_activation": "identity",
-              "max_iter": 30}, "diverged"), ({"hidden_layer_sizes": (0,)}, "hidden_layer")],
+              "max_iter": 30}, "diverged.*use optimizer='adam'"),
+            ({"lr": 1e10, "output_activation": "identity", "max_iter": 30},
+             r"diverged.*Lower lr, or rescale"), ({"hidden_layer_sizes": (0,)}, "hidden_layer")],
 }
 
 
@@ -214,6 +216,22 @@ def test_truncated_mp4_is_one_line_with_the_cause(tmp_path):
     message = str(err.value)
     assert len(message.splitlines()) == 1 and "ffmpeg version" not in message
     assert "Invalid data" in message and "install" not in message
+
+
+def test_truncated_faststart_mp4_is_refused_not_read_short(tmp_path):
+    """An MP4 written index first and cut in half decodes without an error (1 frame of 20):
+    the header's duration x fps says what is missing."""
+    iio = pytest.importorskip("imageio.v3")
+    pytest.importorskip("imageio_ffmpeg")
+    iio.imwrite(tmp_path / "clip.mp4", (make_video(20, 32) * 255).astype(np.uint8), fps=10,
+                output_params=["-movflags", "+faststart"])
+    assert load_video(tmp_path / "clip.mp4").shape[0] == 20
+    assert load_video(tmp_path / "clip.mp4", max_frames=5).shape[0] == 5
+    data = (tmp_path / "clip.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match=r"of the 20 frames its header announces") as err:
+        load_video(tmp_path / "cut.mp4")
+    assert len(str(err.value).splitlines()) == 1
 
 
 @pytest.mark.parametrize("mode, maker, expected", [
@@ -319,3 +337,15 @@ def test_cli_non_ascii_file_name_no_font_warnings(files, tmp_path, capfd):
     err = capfd.readouterr().err
     assert code == 0 and "Glyph" not in err
     assert json.loads((tmp_path / "o" / "report.json").read_text())["input"] == str(name)
+
+
+def test_grid_fitted_model_predicts_points_far_off_the_grid():
+    """A point 1e18 away is off every window the grid pass could allocate: it is predicted
+    like a scattered point (it raised "negative dimensions" from an int64 overflow)."""
+    X = grid_coordinates((32, 32))
+    model = NTKRegressor(depth=2, solver="fft",
+                         encoder=FourierFeatureTransformer(scale=3, random_state=0))
+    model.fit(X, np.sin(6 * X[:, 0]))
+    far = model.predict(np.array([[1e18, 0.3], [5.0, 0.3]]))
+    assert np.all(np.isfinite(far))
+    assert far[1] == pytest.approx(model.predict(np.array([[5.0, 0.3]]))[0], abs=1e-10)

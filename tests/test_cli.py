@@ -123,7 +123,7 @@ def test_inpaint_fills_a_hole_or_a_mask(tmp_path, capsys):
     assert "offers no estimate" in report["std_note"]
     assert 0 <= report["coverage_2std"] <= 1 and report["std_mean_unknown"] > 0
     assert {p.name for p in out.iterdir()} == {
-        "filled.png", "report.json", "figure.png", "std.png"}
+        "filled.png", "report.json", "figure.png", "std.png", ".skfourier_written"}
     # the known pixels are kept, the hole's score is the model's by hand
     filled = np.asarray(Image.open(out / "filled.png"))
     known = np.ones((48, 48), bool)
@@ -141,6 +141,14 @@ def test_inpaint_fills_a_hole_or_a_mask(tmp_path, capsys):
                             str(tmp_path / "mask.png"), "--out", str(tmp_path / "m")], capsys)
     assert code == 0 and "filled 100 pixels" in stdout
     assert json.loads((tmp_path / "m" / "report.json").read_text())["unknown_pixels"] == 100
+    # the same folder again without --std: the earlier run's std.png goes, the user's
+    # own file stays
+    (out / "notes.txt").write_text("mine")
+    code, _, _ = _run(["inpaint", str(tmp_path / "in.png"), "--hole", "10,20,12,8",
+                       "--scale", "2", "--out", str(out)], capsys)
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {
+        "filled.png", "report.json", "figure.png", "notes.txt", ".skfourier_written"}
 
 
 def test_image_command_refuses_tiny_images(tmp_path, capsys):
@@ -265,13 +273,16 @@ def test_errors_are_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatc
                                   ["inpaint", "x.png", "--hole", "1,1,2,2", "--mask", "m.png"],
                                   ["video", "--synthetic", "--keep-frames", "0",
                                    "--keep-every", "2"],
-                                  ["image", "x.png", "--keep", "0"]])
+                                  ["image", "x.png", "--keep", "0"],
+                                  ["demo", "--seed", "-1"], ["image", "x.png", "--seed", "abc"]])
 def test_bad_arguments_exit_2(capsys, args):
     with pytest.raises(SystemExit) as exc:
         main(args)
     assert exc.value.code == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1 and "error" in err
+    if "--seed" in args:  # the flag named, not numpy's message
+        assert "--seed: expected an integer from 0 to 2**32 - 1" in err
 
 
 def test_module_and_console_script_help():

@@ -109,6 +109,18 @@ def test_load_image_png_jpeg_and_errors(tmp_path, rng):
         load_image(tmp_path / "junk.png")
 
 
+def test_load_image_applies_the_exif_orientation(tmp_path, rng):
+    """A portrait phone JPEG: pixels stored landscape, EXIF orientation 6 (rotate 90 degrees
+    clockwise to view); read upright, as viewers show it."""
+    stored = (rng.uniform(size=(4, 6, 3)) * 255).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6                                     # Orientation
+    Image.fromarray(stored).save(tmp_path / "portrait.png", exif=exif.tobytes())
+    upright = load_image(tmp_path / "portrait.png")
+    assert upright.shape == (6, 4, 3)
+    assert_allclose(upright * 255, np.rot90(stored, k=-1))
+
+
 def test_load_video_gif_folder_and_errors(tmp_path):
     video = make_video(n_frames=4, size=8)
     frames = [Image.fromarray((f * 255).round().astype(np.uint8)) for f in video]

@@ -17,6 +17,10 @@ import numpy as np
 
 from ..._grid import grid_indices, lattice_indices
 
+#: Grid steps beyond which a point is treated as off the grid (its window could not be
+#: allocated, and int64 indices of a refinement would overflow).
+_FARTHEST = 2.0 ** 31
+
 
 def to_axes(values):
     """Per-coordinate-column values (last dimension x, y[, t]) in array-axis order (t, y, x),
@@ -123,6 +127,8 @@ class Grid:
         refinement up to ``max_refinement``.
         """
         offsets = (to_axes(X) - self.origin) / self.spacing
+        if not np.all(np.abs(offsets) < _FARTHEST):
+            return None  # no window that far could be allocated: the scattered path
         refinements, positions = [], []
         for column in offsets.T:
             for r in range(1, max_refinement + 1):
