@@ -46,8 +46,8 @@ yet fitted exactly, hence a std above zero at distance 0.)
 Why these sizes: the exact std costs a Krylov solve per point, so calibration
 on every held-out pixel of the paper's 512 x 512 photo would be 65,536 solves
 on a 65,536-pixel lattice.
-At that scale ``skfourier image PHOTO --std`` computes it at a strided
-subset of the held-out pixels (``--std-points``); the FFT solver estimates a
+At that scale ``skfourier image PHOTO --std`` maps every held-out pixel
+(``--std-points`` strides it to fewer); the FFT solver estimates a
 whole held-out lattice from exact solves at nodes of its centre row and
 column and in its corners (within 1% of exact in the tests; at 512 x 512,
 49-107 solves, 4-24 s for all 65,536 held-out pixels), and the

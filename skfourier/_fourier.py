@@ -59,8 +59,9 @@ def check_scale(scale, n_features):
         raise ValueError(f"scale must be a positive number or one per input axis, got "
                          f"{scale!r}.") from None
     if values.shape != (n_features,):
-        raise ValueError(f"scale has {values.size} values but X has {n_features} axes: give one "
-                         "number, or one per axis (e.g. (10, 10, 0.5) for x, y, t).")
+        plural = "" if values.size == 1 else "s"
+        raise ValueError(f"scale has {values.size} value{plural} but X has {n_features} axes: "
+                         "give one number, or one per axis (e.g. (10, 10, 0.5) for x, y, t).")
     if not np.all(np.isfinite(values) & (values > 0)):
         raise ValueError(f"every scale must be a finite number > 0, got {scale!r}.")
     return values

@@ -18,6 +18,8 @@ from ._validation import check_number, check_option
 from .kernels import check_kernel_params
 
 ITERATIVE = ("fft", "cg")
+#: Encodings of FourierFeatureTransformer that take no scale (NTKRegressorCV(scales=)).
+_SCALE_FREE = ("none", "basic", "transformer")
 
 
 class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -719,6 +721,11 @@ class NTKRegressorCV(_NTKBase):
             raise ValueError("scales= searches the encoder's scale: pass an encoder with a "
                              "scale parameter, e.g. encoder=FourierFeatureTransformer(), and "
                              f"fit on coordinates (got encoder={self.encoder!r}).")
+        encoding = self.encoder.get_params().get("encoding")
+        if encoding in _SCALE_FREE:
+            raise ValueError(f"scales= searches the encoder's scale, which encoding={encoding!r} "
+                             "ignores: search it with encoding='gaussian', 'uniform' or "
+                             "'positional', or pass scales=None.")
         scales = [tuple(v) if np.ndim(v) else v for v in self.scales]
         if not scales:
             raise ValueError("scales must hold at least one value (or be None).")

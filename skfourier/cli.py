@@ -35,10 +35,13 @@ MAX_UPSCALED_SIDE = 8192
 MAX_VIDEO_SIDE = 256
 #: Frame side of ``skfourier video --synthetic`` by default.
 SYNTHETIC_SIDE = 64
-# Predictive-std points of --std: a 16 x 16 map of held-out pixels (exact, a Krylov solve
-# each; more than EXACT_STD_POINTS are estimated from a few solves); a few pixels per frame
-# of a clip (a frame's std varies little in space).
-IMAGE_STD_POINTS = 256
+# Predictive-std points of --std: every held-out pixel of a photo up to a 2048 x 2048 lattice
+# (the whole-lattice estimate from a few solves: a 300 x 200 photo in ~4 s, where a strided
+# 16 x 16 map of exact solves took 30 s); a 16 x 16 map of unknown pixels to inpaint where
+# the hole estimate cannot serve; a few pixels per frame of a clip (a frame's std varies
+# little in space).
+IMAGE_STD_POINTS = 2 ** 20
+INPAINT_STD_POINTS = 256
 VIDEO_STD_POINTS = 120
 
 
@@ -261,7 +264,7 @@ def build_parser():
             f"{IMAGE_SIDE})")
     _fit_options(inpaint)
     _std_options(inpaint, "the unknown pixels (0 at the known ones, kept as given; errors "
-                 "only with --hole)", IMAGE_STD_POINTS,
+                 "only with --hole)", INPAINT_STD_POINTS,
                  "exact up to N unknown pixels; past them, over a rectangular hole, the FFT "
                  "solver's estimate from ~100 exact solves (within 1%%, checked at random "
                  "points; ~25 s for a 64 x 64 hole in a 256 x 256 photo), else exact on "
@@ -337,10 +340,11 @@ def _progress(items, desc):
 
 
 def _table(rows):
-    width = max(len(r["name"]) for r in rows)
+    """The demo's PSNR table from the unrounded results (as demo.png prints them: rounding
+    the JSON's 3 decimals again could change the last digit)."""
+    width = max(len(r.name) for r in rows)
     lines = [f"{'model':<{width}}  {'test PSNR (dB)':>14}  {'fit (s)':>8}"]
-    lines += [f"{r['name']:<{width}}  {r['test_psnr']:>14.2f}  {r['fit_seconds']:>8.2f}"
-              for r in rows]
+    lines += [f"{r.name:<{width}}  {r.test_psnr:>14.2f}  {r.fit_seconds:>8.2f}" for r in rows]
     return "\n".join(lines)
 
 
@@ -417,7 +421,7 @@ def run_demo(args):
                                   f", {args.iters} iterations"))
         _curves_figure(curves, output.path("training_curves.png"))
         written = output.commit()
-    print(_table([r.as_dict() for r in rows]))
+    print(_table(rows))
     for r in rows:
         if r.note:
             print(f"  {r.name}: {r.note}")
@@ -573,8 +577,6 @@ def _read_photo(path, size):
 
 def run_image(args):
     """Fit a user's image on its even pixels and reconstruct it, at its own aspect ratio."""
-    from .recipes import compare_encodings
-
     size = args.size or IMAGE_SIDE
     _check_side(size, MIN_IMAGE_SIDE, MAX_SIDE)
     # every combination of arguments is checked before anything is read, printed or fitted
@@ -587,14 +589,22 @@ def run_image(args):
     if args.keep is not None and (args.tune or args.std):
         raise ValueError(f"--keep trains on scattered pixels; --{'tune' if args.tune else 'std'}"
                          " works on the even / odd pixel lattices: use one or the other.")
-    if args.upscale * size > MAX_UPSCALED_SIDE:
-        raise ValueError(f"--upscale {args.upscale} at --size {size} asks for a "
-                         f"{args.upscale * size}-pixel side; keep it within {MAX_UPSCALED_SIDE}.")
+    if args.upscale > MAX_UPSCALED_SIDE // MIN_IMAGE_SIDE:  # too large for any photo
+        raise ValueError(f"--upscale {args.upscale} asks for sides over {MAX_UPSCALED_SIDE} "
+                         "pixels on any image; keep it within "
+                         f"{MAX_UPSCALED_SIDE} / the image's long side.")
     original, img = _read_photo(args.path, size)
-    if min(original.shape[:2]) < MIN_IMAGE_SIDE:
-        raise ValueError(f"the image is {original.shape[1]} x {original.shape[0]} pixels; sides "
-                         f"below {MIN_IMAGE_SIDE} cannot be split into even and odd pixels.")
     H, W = img.shape[:2]
+    if min(H, W) < MIN_IMAGE_SIDE:
+        fitted = "" if (H, W) == original.shape[:2] else f" ({W} x {H} once fitted to --size)"
+        raise ValueError(f"the image is {original.shape[1]} x {original.shape[0]} pixels"
+                         f"{fitted}; sides below {MIN_IMAGE_SIDE} cannot be split into even and "
+                         "odd pixels.")
+    if args.upscale * max(H, W) > MAX_UPSCALED_SIDE:  # the image's own side, not the cap
+        raise ValueError(f"--upscale {args.upscale} on this {W} x {H} image asks for a "
+                         f"{args.upscale * max(H, W)}-pixel side; keep it within "
+                         f"{MAX_UPSCALED_SIDE}.")
+    from .recipes import compare_encodings   # torch: seconds, after the cheap checks
     with _Output(args.out) as output:
         # x and y each span [0, 1): the paper's scale is carried per axis
         # the paper's scale carried to the training grid: the whole image's with --keep
@@ -645,7 +655,6 @@ def run_image(args):
 def run_video(args):
     """Fit every k-th frame of a clip and interpolate the frames in between."""
     from .datasets import load_video, make_video
-    from .recipes import check_frames, interpolate_video
 
     size = args.size or (SYNTHETIC_SIDE if args.synthetic else MAX_VIDEO_SIDE)
     _check_side(size, 4, MAX_VIDEO_SIDE)
@@ -659,6 +668,7 @@ def run_video(args):
     if min(video.shape[1:3]) < 4:
         raise ValueError(f"frames of {video.shape[2]} x {video.shape[1]} pixels are too small; "
                          "sides of at least 4 pixels are needed.")
+    from .recipes import check_frames, interpolate_video   # torch: after the clip is read
     T = video.shape[0]
     keep_every = args.keep_every or 10
     if args.keep_frames is not None:
@@ -735,8 +745,12 @@ def _std_figure(uncertainty, path, source):
     fig, ax = plt.subplots(figsize=(5, 4.2), layout="constrained")
     shown = ax.imshow(uncertainty.std, cmap="magma", interpolation="nearest")
     fig.colorbar(shown, ax=ax, label="predictive std")
-    ax.set_title(f"{source}: ensemble std at held-out pixels (every {uncertainty.stride})\n"
-                 f"{100 * uncertainty.coverage:.1f}% of errors within +-2 std", fontsize=9)
+    where = ("every held-out pixel" if uncertainty.stride == 1 else
+             f"every {_ordinal(uncertainty.stride)} held-out pixel per axis")
+    # wrapped: a long file name ran past the figure's edge
+    title = textwrap.wrap(f"{source}: ensemble std at {where}", 50)
+    title.append(f"{100 * uncertainty.coverage:.1f}% of errors within +-2 std")
+    ax.set_title("\n".join(title), fontsize=9)
     ax.axis("off")
     _save(fig, path)
 
@@ -811,13 +825,12 @@ def _known_pixels(args, img, original):
 
 def run_inpaint(args):
     """Fill the unknown pixels of a photo from its known ones."""
-    from .recipes import inpaint
-
     size = args.size or IMAGE_SIDE
     _check_side(size, MIN_IMAGE_SIDE, MAX_SIDE)
     _std_points(args)                     # every argument checked before any work
     original, img = _read_photo(args.path, size)
     known = _known_pixels(args, img, original.shape[:2])
+    from .recipes import inpaint          # torch: after the photo and the mask are read
     H, W = img.shape[:2]
     with _Output(args.out) as output:
         encoder = _encoder_for(args, (W, H), "xy")

@@ -159,6 +159,53 @@ def test_estimators_absurd_hyperparameters(name, params, match):
             est.fit(X) if name == "transformer" else est.fit(X, y)
 
 
+BAD_PREDICT = {"NaN": np.array([[np.nan, 0.1]]), "inf": np.array([[np.inf, 0.1]]),
+               "3 features": np.zeros((2, 3)), "empty": np.zeros((0, 2)), "1-D": np.zeros(2)}
+SPREAD = {
+    "return_std": lambda m, Z: m.predict(Z, return_std=True),
+    "return_cov": lambda m, Z: m.predict(Z, return_cov=True),
+    "trajectory std": lambda m, Z: m.predict_trajectory(Z, [1.0, None], return_std=True),
+}
+
+
+@pytest.mark.parametrize("solver", ["eigh", "fft"])
+@pytest.mark.parametrize("call", SPREAD)
+@pytest.mark.parametrize("bad", BAD_PREDICT)
+def test_predictive_spread_rejects_bad_points(solver, call, bad):
+    X, y = _grid_data(8)
+    model = NTKRegressor(depth=2, t=10.0, alpha=1e-6, solver=solver, encoder=_encoder())
+    model.fit(X, y)
+    match = {"NaN": "NaN", "inf": "infinity", "3 features": "3 features",
+             "empty": "0 sample", "1-D": "Expected 2D"}[bad]
+    with pytest.raises(ValueError, match=match):
+        SPREAD[call](model, BAD_PREDICT[bad])
+
+
+@pytest.mark.parametrize("scales, encoder, match", [
+    ([], _encoder(), "at least one"),
+    ([-1.0], _encoder(), "> 0"),
+    (["a"], _encoder(), "real number"),
+    ([np.nan], _encoder(), "finite"),
+    ([(1.0, 2.0, 3.0)], _encoder(), "3 values but X has 2 axes"),
+    ([1.0, 2.0], FourierFeatureTransformer(encoding="basic"), "encoding='basic' ignores"),
+    ([1.0, 2.0], FourierFeatureTransformer(encoding="transformer"), "ignores"),
+    ([1.0, 2.0], None, "pass an encoder with a scale"),
+])
+def test_scale_search_rejects_bad_scales(scales, encoder, match):
+    X, y = _grid_data()
+    search = NTKRegressorCV(depth=2, times=[None], alphas=[1e-3], scales=scales,
+                            encoder=encoder)
+    with pytest.raises(ValueError, match=match):
+        search.fit(X, y)
+
+
+@pytest.mark.parametrize("scale", [(1.0,), (1.0, 2.0, 3.0), ()])
+def test_per_axis_scale_of_the_wrong_length(scale):
+    X, _ = _grid_data()
+    with pytest.raises(ValueError, match=f"{len(scale)} value.* but X has 2 axes"):
+        FourierFeatureTransformer(scale=scale).fit(X)
+
+
 # -- loaders ---------------------------------------------------------------------------
 
 
@@ -311,6 +358,11 @@ CLI_CASES = [
     (["demo", "--size", "3"], "between"),
     (["demo", "--iters", "-4"], "positive integer"),
     (["demo", "--out", "{dir}/good.png"], "not a folder"),
+    (["image", "{dir}/good.png", "--upscale", "0"], "positive integer"),
+    (["image", "{dir}/good.png", "--std", "--std-points", "0"], "positive integer"),
+    (["image", "{dir}/good.png", "--scale", "1,2,3"], "give one, or 2"),
+    (["video", "--synthetic", "--frames", "6", "--keep-frames", "0,2,2"], "listed twice"),
+    (["video", "--synthetic", "--frames", "6", "--keep-frames", "0,9"], "not in the clip"),
 ]
 
 
@@ -333,7 +385,7 @@ def test_cli_non_ascii_file_name_no_font_warnings(files, tmp_path, capfd):
     """Failed before: matplotlib 'Glyph missing' warnings leaked to stderr."""
     name = files / "中文画像.png"
     (files / "good.png").rename(name)
-    code = main(["image", str(name), "--size", "8", "--t", "10", "--out", str(tmp_path / "o")])
+    code = main(["image", str(name), "--size", "16", "--t", "10", "--out", str(tmp_path / "o")])
     err = capfd.readouterr().err
     assert code == 0 and "Glyph" not in err
     assert json.loads((tmp_path / "o" / "report.json").read_text())["input"] == str(name)

@@ -63,6 +63,15 @@ def test_demo_mlp(tmp_path, capsys):
     assert all(len(v) == 1 for v in curves["mlp_adam"]["test_psnr"].values())  # iteration 5
 
 
+def test_upscale_is_checked_against_the_image_not_the_size_cap(tmp_path, capsys):
+    """--size 4096 on a 16 x 16 photo: the image stays 16 x 16, so --upscale 4 is 64 x 64."""
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "in.png")
+    code, _, _ = _run(["image", str(tmp_path / "in.png"), "--size", "4096", "--upscale", "4",
+                       "--t", "100", "--out", str(tmp_path / "o")], capsys)
+    assert code == 0
+    assert np.asarray(Image.open(tmp_path / "o" / "upscaled_x4.png")).shape == (64, 64, 3)
+
+
 def test_image_command_keeps_the_aspect_ratio_and_upscales(tmp_path, capsys):
     arr = (np.random.RandomState(0).uniform(size=(20, 30, 3)) * 255).astype(np.uint8)
     Image.fromarray(arr).save(tmp_path / "in.png")
@@ -224,7 +233,9 @@ def test_video_synthetic_and_gif(tmp_path, capsys):
     (["demo", "--size", "4"], "between 8 and 4096"),
     (["demo", "--size", "100000"], "between 8 and 4096"),
     (["video", "--synthetic", "--size", "5000"], "between 4 and 256"),
-    (["image", "{junk}", "--size", "4096", "--upscale", "4"], "keep it within 8192"),
+    (["image", "{junk}", "--upscale", "2000"], "over 8192 pixels on any image"),
+    (["image", "{photo}", "--upscale", "1000"], "on this 16 x 16 image asks for a 16000"),
+    (["image", "{strip}", "--size", "64"], "(64 x 1 once fitted to --size)"),
     (["image", "{junk}", "--keep", "0.5", "--tune"], "use one or the other"),
     # refused before anything is announced, read or fitted (the photo exists and is fine)
     (["image", "{photo}", "--model", "mlp", "--std"], "use --model ntk"),
@@ -249,6 +260,7 @@ def test_errors_are_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatc
     (tmp_path / "junk.png").write_bytes(b"not an image")
     (tmp_path / "file").write_text("x")
     images = {"photo": np.zeros((16, 16, 3), np.uint8), "small": np.zeros((8, 16), np.uint8),
+              "strip": np.zeros((8, 600), np.uint8),
               "black": np.zeros((16, 16), np.uint8), "white": np.full((16, 16), 255, np.uint8)}
     for name, array in images.items():
         Image.fromarray(array).save(tmp_path / f"{name}.png")
@@ -364,3 +376,23 @@ def test_video_std_grows_with_the_distance_to_training_frames(tmp_path, capsys):
     # pinned at the training frames, growing away from them (seed Fig. 3 as a posterior)
     assert by_distance["0"] < 1e-4 < by_distance["1"] < by_distance["2"] < by_distance["3"]
     assert len(report["per_frame_std"]) == 12
+
+
+@pytest.mark.parametrize("args", [["image", "missing.png"], ["video", "missing.gif"],
+                                  ["inpaint", "missing.png", "--hole", "1,1,2,2"]])
+def test_a_missing_file_is_reported_before_torch_loads(args, tmp_path):
+    """Torch takes seconds to import: a typo in the path is answered at once."""
+    code = ("import sys; from skfourier.cli import main; "
+            f"rc = main({args!r}); print(rc, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout.split() == ["2", "False"] and "not found" in proc.stderr
+
+
+def test_demo_table_rounds_once_as_the_figure_does():
+    """21.1745 printed as 21.17 (demo.png's '.2f'), not via the JSON's 21.175 as 21.18."""
+    from skfourier.cli import _table
+    from skfourier.recipes import ImageResult
+
+    line = _table([ImageResult("gaussian sigma=10", "gaussian", 10.0, 21.1745, 0.5)])
+    assert "21.17" in line.splitlines()[1] and "21.18" not in line
