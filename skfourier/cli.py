@@ -767,6 +767,8 @@ def _tune(args, img, encoder):
     for scale, value in zip(search.scales, search.cv_psnr):
         mark = "  <- chosen" if scale == search.best_scale else ""
         print(f"scale {_format_scale(scale):>14}  CV PSNR {value:6.2f} dB{mark}")
+    if search.note:
+        print(f"note: {search.note}")
     return search
 
 
@@ -916,7 +918,9 @@ _INTERRUPTS = _Interrupts()
 
 
 def _interrupted(command):
-    print(f"{command}: interrupted", file=sys.stderr)
+    # on a terminal a progress bar may hold the line (they show there only): start a new one
+    start = "\n" if sys.stderr.isatty() else ""
+    print(f"{start}{command}: interrupted", file=sys.stderr)
     return 130
 
 

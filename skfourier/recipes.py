@@ -666,6 +666,10 @@ def check_known(known, shape):
 TUNE_FACTORS = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8)
 
 
+#: A scale search's curve flatter than this (dB) chooses nothing (ScaleSearch.note).
+FLAT_DB = 0.1
+
+
 @dataclass
 class ScaleSearch:
     """The Fourier scale chosen for an image, and the cross-validation curve behind it."""
@@ -676,8 +680,24 @@ class ScaleSearch:
     cv_psnr: np.ndarray
     seconds: float
 
+    @property
+    def note(self):
+        """What the curve does not settle: a choice at the edge of the searched range, or a
+        curve flat within 0.1 dB (the converged NTK's, past the scales that matter)."""
+        spread = float(np.max(self.cv_psnr) - np.min(self.cv_psnr))
+        if spread < FLAT_DB:
+            return (f"the CV curve is flat (within {spread:.2f} dB): the scale barely matters "
+                    "here; at t = None try a finite --t, where it does")
+        best = int(np.argmax(self.cv_psnr))
+        if best in (0, len(self.scales) - 1):
+            side = "smallest" if best == 0 else "largest"
+            return (f"the chosen scale is the {side} searched: the best may lie beyond the "
+                    "range (pass --scale near it and --tune again)")
+        return ""
+
     def as_dict(self):
         return {"best_scale": np.asarray(self.best_scale).tolist(),
+                "note": self.note,
                 "scales": [np.asarray(s).tolist() for s in self.scales],
                 "cv_psnr": [round(float(p), 3) for p in self.cv_psnr],
                 "seconds": round(float(self.seconds), 3),

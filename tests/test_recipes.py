@@ -7,8 +7,8 @@ from skfourier import NTKRegressor
 from skfourier.datasets import image_to_regression, load_sample_image, make_video
 from skfourier.metrics import psnr, psnr_scorer
 from skfourier.model_selection import PixelGridSplit
-from skfourier.recipes import (compare_encodings, interpolate_video, make_encoder, make_model,
-                               matched_scale, paper_encoders, tune_scale)
+from skfourier.recipes import (ScaleSearch, compare_encodings, interpolate_video, make_encoder,
+                               make_model, matched_scale, paper_encoders, tune_scale)
 
 
 def test_compare_encodings_follows_the_even_odd_protocol():
@@ -107,6 +107,18 @@ def test_tune_scale_searches_octaves_inside_the_training_pixels():
     scrambled[1::2, 1::2] = scrambled[1::2, 1::2][::-1]
     again = tune_scale(scrambled, make_encoder("gaussian", 2.0), factors=(0.5, 2, 8), t=300.0)
     np.testing.assert_allclose(again.cv_psnr, search.cv_psnr)
+
+
+@pytest.mark.parametrize("psnr, note", [
+    ([20.0, 22.0, 21.0], ""),
+    ([22.0, 21.0, 20.0], "the smallest searched"),
+    ([20.0, 21.0, 22.0], "the largest searched"),
+    ([22.0, 22.05, 22.02], "flat (within 0.05 dB)"),
+])
+def test_scale_search_says_when_its_choice_is_not_settled(psnr, note):
+    search = ScaleSearch(4.0, [1.0, 4.0, 16.0], np.array(psnr), 0.1)
+    assert (note in search.note) if note else search.note == ""
+    assert search.as_dict()["note"] == search.note
 
 
 @pytest.mark.parametrize("known, match", [
