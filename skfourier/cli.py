@@ -154,7 +154,8 @@ def _common(parser, default_out, size_help):
                         help="infinite-width NTK (exact, default) or a trained 3 x 256 MLP")
     parser.add_argument("--size", type=_positive_int, default=None, help=size_help)
     parser.add_argument("--iters", type=_positive_int, default=400,
-                        help="MLP iterations (default: 400)")
+                        help="MLP iterations (default: 400; in the demo also those of Fig. 2's "
+                             "Adam curves)")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
 
 
