@@ -126,8 +126,7 @@ def run(quick=False, large=False):
                     f"{dense:.1f} s, {dense_psnr:.2f} dB"))
     if not quick:
         X, y = image_to_regression(load_sample_image("china", size=512))
-        r, c = np.divmod(np.arange(len(X)), 512)
-        hole = (r >= 192) & (r < 320) & (c >= 192) & (c < 320)
+        hole = _centre_hole(512, 128)
         ours, model, ours_psnr = _fit_predict(X, y, np.flatnonzero(~hole),
                                               np.flatnonzero(hole), 20.0)
         rows.append(row("masked fit + predict", "512^2 photo, 128^2 hole (n = 245,760), "

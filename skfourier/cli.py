@@ -490,7 +490,7 @@ def _curve_colour(name):
     return f"C{order.index(base)}" if base in order else None
 
 
-#: Why the two curve sets of seed Fig. 2 disagree (figure caption, README, user guide).
+#: Why the two curve sets of seed Fig. 2 disagree (the figure's caption).
 CURVES_CAPTION = (
     "Adam (top) rescales every parameter's step, so the widest frequencies fit fastest, "
     "as the seed says. Plain gradient flow (bottom, the exact infinite-width NTK) moves "

@@ -459,6 +459,18 @@ PSNR_EVERY = 10
 def psnr_iterations(max_iter):
     """The MLP iterations at which :func:`compare_encodings` records the held-out PSNR.
 
+    Every ``PSNR_EVERY``-th iteration and the last, as
+    :class:`~skfourier.callbacks.HeldOutPSNR` scores them.
+
+    Parameters
+    ----------
+    max_iter : int
+        The MLP's iterations.
+
+    Returns
+    -------
+    iterations : ndarray of int
+
     Examples
     --------
     >>> from skfourier.recipes import psnr_iterations
@@ -687,12 +699,12 @@ class ScaleSearch:
         spread = float(np.max(self.cv_psnr) - np.min(self.cv_psnr))
         if spread < FLAT_DB:
             return (f"the CV curve is flat (within {spread:.2f} dB): the scale barely matters "
-                    "here; at t = None try a finite --t, where it does")
+                    "here; at t = None try a finite training time t, where it does")
         best = int(np.argmax(self.cv_psnr))
         if best in (0, len(self.scales) - 1):
             side = "smallest" if best == 0 else "largest"
             return (f"the chosen scale is the {side} searched: the best may lie beyond the "
-                    "range (pass --scale near it and --tune again)")
+                    "range (search again around it)")
         return ""
 
     def as_dict(self):
