@@ -16,7 +16,7 @@ from skfourier._solvers.lattice import variance
 from skfourier._solvers.lattice.deflation import (BoundaryDeflation, boundary_ring,
                                                   ring_factors, ring_limit)
 from skfourier._solvers.lattice.grid import Grid
-from skfourier._solvers.lattice.lags import lag_kernel, lattice_operator
+from skfourier._solvers.lattice.lags import frame_operator, lag_kernel, lattice_operator
 from skfourier._solvers.lattice.lines import LineWoodbury
 from skfourier._solvers.lattice.operator import ToeplitzKernel
 from skfourier._solvers.lattice.precond import (Circulant, chan_generator, choose,
@@ -627,18 +627,80 @@ def test_masked_fft_equals_dense(mask, t):
                     dense.predict(X[probe], return_std=True)[1], rtol=1e-4)
 
 
-def test_masked_fft_on_a_video_with_irregular_frames():
-    Xv, yv = video_to_regression(make_video(n_frames=12, size=8))
-    frame = np.rint(Xv[:, 2] * 12).astype(int)
-    train = np.flatnonzero(np.isin(frame, [0, 1, 4, 5, 9, 11]))
-    test = np.setdiff1d(np.arange(len(Xv)), train)
+def _irregular_clip(size=8, n_frames=12, kept=(0, 1, 4, 5, 9, 11)):
+    Xv, yv = video_to_regression(make_video(n_frames=n_frames, size=size))
+    frame = np.rint(Xv[:, 2] * n_frames).astype(int)
+    train = np.flatnonzero(np.isin(frame, kept))
+    return Xv, yv, train, np.setdiff1d(np.arange(len(Xv)), train)
+
+
+def test_grid_knows_whole_kept_frames(rng):
+    Xv, _, train, _ = _irregular_clip()
+    grid = Grid(Xv[rng.permutation(train)])
+    assert grid.shape == (12, 8, 8) and np.array_equal(grid.frames, [0, 1, 4, 5, 9, 11])
+    assert Grid(Xv).frames is None                              # a full grid
+    assert Grid(np.delete(Xv[train], 3, axis=0)).frames is None  # one pixel missing
+
+
+def test_frame_kernel_is_the_kernel_matrix_of_the_kept_frames(rng):
+    Xv, _, train, _ = _irregular_clip(size=6)
+    enc = FourierFeatureTransformer(scale=(3.0, 3.0, 0.5), n_frequencies=32, random_state=0)
+    enc.fit(Xv)
+    kernel = KernelFunction(enc, depth=3, weight_std=np.sqrt(2), bias_std=0.0, kind="ntk")
+    grid = Grid(Xv[train])
+    op = frame_operator(kernel, grid, 0.3, grid.frames)
+    assert op.shape == (6, 6, 6) and op.n == len(train)
+    K = ntk_kernel(enc.transform(Xv[train]), depth=3, weight_std=np.sqrt(2))
+    V = rng.normal(size=(len(train), 2))
+    expected = grid.to_operator(K @ grid.from_operator(V) + 0.3 * grid.from_operator(V))
+    assert_allclose(op.matvec(V), expected, rtol=1e-9, atol=1e-10)
+    # the preconditioner's blocks: exact over the frames, Chan's circulant in space
+    pre = Circulant(op.generator, op.shape, op.alpha, SETTINGS, lag_index=op.lag_index)
+    assert pre.exact_axes == (0,)
+    assert np.linalg.norm(pre(op.matvec(V)) - V) < 0.5 * np.linalg.norm(V)
+
+
+@pytest.mark.parametrize("plain_cg_iterations", [300, 0])   # as chosen; the preconditioner
+def test_fft_on_a_video_with_irregular_frames_equals_dense(plain_cg_iterations):
+    """Whole frames at irregular times: solved on the kept frames alone (Toeplitz in space,
+    dense in time); mean, trajectory and std equal eigh's."""
+    Xv, yv, train, test = _irregular_clip()
     enc = FourierFeatureTransformer(scale=(3.0, 3.0, 0.5), random_state=0)
     for t in (None, 50.0):
         kw = dict(**KERNEL, t=t, encoder=enc)
         dense = NTKRegressor(**kw, solver="eigh").fit(Xv[train], yv[train])
-        fft = NTKRegressor(**kw, solver="fft", tol=1e-11).fit(Xv[train], yv[train])
-        assert fft._solver().grid.shape == (12, 8, 8) and fft._solver().masked
+        fft = NTKRegressor(**kw, solver="fft", tol=1e-11, solver_options={
+            "plain_cg_iterations": plain_cg_iterations}).fit(Xv[train], yv[train])
+        solver = fft._solver()
+        assert solver.grid.shape == (12, 8, 8) and np.array_equal(solver.frames,
+                                                                  [0, 1, 4, 5, 9, 11])
+        if t is None:
+            assert fft.solver_info_["preconditioner"] == (
+                "none" if plain_cg_iterations else "circulant exact on the kept frames")
         assert _rel(fft.predict(Xv[test]), dense.predict(Xv[test])) < 1e-6
+        times = [20.0, None]
+        assert _rel(fft.predict_trajectory(Xv[test[::9]], times),
+                    dense.predict_trajectory(Xv[test[::9]], times)) < 1e-6
+        probe = test[::37]
+        assert_allclose(fft.predict(Xv[probe], return_std=True)[1],
+                        dense.predict(Xv[probe], return_std=True)[1], rtol=1e-4)
+
+
+def test_kept_frames_alone_need_fewer_steps_than_the_bounding_grid():
+    """A clip as wide as its length in time: the kept frames' exact blocks against the
+    100-frame bounding grid's circulant through the mask (``max_frames=0``)."""
+    Xv, yv, train, _ = _irregular_clip(size=16, n_frames=100,
+                                       kept=(0, 7, 15, 24, 31, 40, 52, 60, 71, 80, 88, 99))
+    kw = dict(depth=3, weight_std=np.sqrt(2), alpha=1e-6, max_iter=5000, solver="fft",
+              encoder=FourierFeatureTransformer(scale=(5.0, 5.0, 0.5), random_state=0))
+    frames = NTKRegressor(**kw, solver_options={"plain_cg_iterations": 0})
+    frames.fit(Xv[train], yv[train])
+    masked = NTKRegressor(**kw, solver_options={"plain_cg_iterations": 0, "max_frames": 0})
+    masked.fit(Xv[train], yv[train])
+    assert frames.solver_info_["preconditioner"] == "circulant exact on the kept frames"
+    assert masked.solver_info_["preconditioner"].startswith("masked circulant")
+    assert _rel(frames.predict(Xv), masked.predict(Xv)) < 1e-6
+    assert frames.n_iter_ < 0.5 * masked.n_iter_, (frames.n_iter_, masked.n_iter_)
 
 
 def test_masked_fft_in_scikit_learn_splits_and_pickles():
@@ -688,10 +750,14 @@ def test_low_mode_deflation_keeps_masked_fits_exact_and_cuts_iterations(mask, al
     kw = dict(depth=3, weight_std=np.sqrt(2), alpha=alpha, max_iter=5000,
               encoder=FourierFeatureTransformer(scale=0.25, random_state=0))
     dense = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train])
-    fft = NTKRegressor(**kw, solver="fft", tol=1e-11).fit(X[train], y[train])
+    # the band's 26 whole rows would be solved as kept frames: not here
+    options = {"max_frames": 0}
+    fft = NTKRegressor(**kw, solver="fft", tol=1e-11, solver_options=options)
+    fft.fit(X[train], y[train])
     assert fft.solver_info_["preconditioner"] == "masked circulant + low-mode deflation"
     assert _rel(fft.predict(X[test]), dense.predict(X[test])) < 1e-6
-    alone = NTKRegressor(**kw, solver="fft", tol=1e-11, solver_options={"mask_modes": 0})
+    alone = NTKRegressor(**kw, solver="fft", tol=1e-11,
+                         solver_options={**options, "mask_modes": 0})
     alone.fit(X[train], y[train])
     assert alone.solver_info_["preconditioner"] == "masked circulant"
     assert fft.n_iter_ < 0.5 * alone.n_iter_, (fft.n_iter_, alone.n_iter_)

@@ -91,6 +91,16 @@ class Grid:
         """Share of the grid's cells that hold a sample."""
         return self.flat.size / self.size
 
+    @property
+    def frames(self):
+        """On a masked grid whose samples fill whole slices of the first array axis (every
+        cell of some video frames), those slices' indices ascending; else ``None``."""
+        if self.observed is None:
+            return None
+        per_frame = self.size // self.shape[0]
+        frames = np.unique(self.observed // per_frame)
+        return frames if frames.size * per_frame == self.observed.size else None
+
     def to_array(self, V):
         """Samples (n, k) in the caller's order -> array of shape ``shape + (k,)``, zeros in
         the cells without a sample."""

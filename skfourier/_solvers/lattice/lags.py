@@ -15,7 +15,7 @@ from ...kernels import stationary_ntk
 from ..base import matmul
 from .grid import to_axes
 from .lines import SpectralLines
-from .operator import ToeplitzKernel
+from .operator import FrameKernel, ToeplitzKernel
 
 
 def _spectrum(encoder):
@@ -24,21 +24,23 @@ def _spectrum(encoder):
     return to_axes(B), weights
 
 
-def lag_inner(encoder, spacing, n_lags):
+def lag_inner(encoder, spacing, n_lags, first=None):
     """The features' inner products on the lags with a non-negative first component.
 
     Returns ``(inner, norm_sq)``: ``inner`` has ``n_lags[0]`` lags (0 ..
-    ``n_lags[0] - 1``) along its first axis and ``2 n - 1`` centred lags along
-    the others (see :func:`lag_kernel`); ``norm_sq`` is its value at lag 0.
+    ``n_lags[0] - 1``, or the ascending lags ``first`` from 0 where given) along its
+    first axis and ``2 n - 1`` centred lags along the others (see :func:`lag_kernel`);
+    ``norm_sq`` is its value at lag 0.
     The inner products ``gamma(0) . gamma(lag)`` separate per frequency into
     exponential sums: a small matrix product, not n x m work.
     """
     B, a2 = _spectrum(encoder)
     factors = []
+    if first is None:
+        first = np.arange(n_lags[0])
     for axis, m in enumerate(n_lags):
-        first = 0 if axis == 0 else -(m - 1)
-        factors.append(np.exp(2j * np.pi * np.outer(np.arange(first, m) * spacing[axis],
-                                                    B[:, axis])))
+        lags = first if axis == 0 else np.arange(-(m - 1), m)
+        factors.append(np.exp(2j * np.pi * np.outer(lags * spacing[axis], B[:, axis])))
     prod = factors[0] * a2
     for f in factors[1:-1]:
         prod = (prod[:, None, :] * f[None, :, :]).reshape(-1, B.shape[0])
@@ -49,7 +51,7 @@ def lag_inner(encoder, spacing, n_lags):
                    np.concatenate([last.real, last.imag], axis=1).T)
     else:
         h = prod.sum(1).real
-    h = h.reshape((n_lags[0],) + tuple(2 * m - 1 for m in n_lags[1:]))
+    h = h.reshape((len(first),) + tuple(2 * m - 1 for m in n_lags[1:]))
     n_out = 2 * B.shape[0]
     inner = h / n_out
     zero = inner[:1]                      # first lag 0: its own mirror image, made exactly so
@@ -81,6 +83,24 @@ def lag_kernel(kernel, spacing, n_lags):
     """
     inner, norm_sq = lag_inner(kernel.encoder, spacing, n_lags)
     return mirrored(stationary_ntk(inner, norm_sq, **kernel.params))
+
+
+def frame_operator(kernel, grid, alpha, frames):
+    """The :class:`~.operator.FrameKernel` of some whole frames of a grid (``frames``: their
+    ascending indices along the first array axis).
+
+    Only the time lags between kept frames are evaluated (at most
+    ``len(frames)^2``, not the bounding grid's ``2 N - 1``): a 256^2 clip with 12
+    of 100 frames kept needs 67 of 199.
+    """
+    frames = np.asarray(frames)
+    diffs = frames[:, None] - frames[None, :]
+    first = np.unique(np.abs(diffs))
+    inner, norm_sq = lag_inner(kernel.encoder, grid.spacing, grid.shape, first=first)
+    generator = mirrored(stationary_ntk(inner, norm_sq, **kernel.params))
+    # mirrored: lag -first[i] at len(first) - 1 - i, lag first[i] at len(first) - 1 + i
+    lag_index = len(first) - 1 + np.sign(diffs) * np.searchsorted(first, np.abs(diffs))
+    return FrameKernel(generator, lag_index, (len(frames),) + tuple(grid.shape[1:]), alpha)
 
 
 def lattice_operator(kernel, grid, alpha, settings, lines=True):

@@ -12,6 +12,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.fft
+import torch
 
 from .grid import channel_major, samples
 
@@ -204,3 +205,62 @@ class MaskedOperator:
 
     def matvec(self, V):
         return np.asfortranarray(self.operator.matvec(self.scatter(V))[self.observed])
+
+
+class FrameKernel:
+    """The kernel matrix of some whole frames of a grid, plus ``alpha I``: kept video frames
+    at any times (a dropped frame, an irregular set).
+
+    Toeplitz in space (the frames are full grids), dense in time: the time
+    lags between kept frames take any values. At each spatial frequency of
+    the circulant embedding the product is one small dense matrix over the
+    kept frames, ``G_w[i, j]`` = the spatial transform of the generator at
+    the lag between frames ``i`` and ``j``. A matvec is the frames' spatial
+    FFTs, one batched ``m x m`` product per frequency, and the inverse FFTs:
+    the cost of the ``m`` kept frames, not of the bounding grid's ``N`` (a
+    masked bounding grid would transform all ``N`` frames per step).
+
+    Parameters
+    ----------
+    generator : ndarray
+        Kernel values on the distinct time lags between kept frames (first
+        axis, ascending, as :func:`~.lags.mirrored` leaves them) and on all
+        centred spatial lags (``2 N - 1`` per spatial axis).
+    lag_index : ndarray of int, shape (m, m)
+        Position on the generator's first axis of the lag from frame ``j`` to
+        frame ``i``.
+    shape : tuple of int
+        ``(m, *spatial shape)`` in array order: the kept frames' grid.
+    alpha : float
+    """
+
+    def __init__(self, generator, lag_index, shape, alpha):
+        self.generator = generator
+        self.lag_index = lag_index
+        self.shape = tuple(shape)
+        self.alpha = alpha
+        self.n = int(np.prod(self.shape))
+        self.space = tuple(range(1, len(self.shape)))
+
+    @cached_property
+    def blocks(self):
+        """``G_w`` for every spatial frequency ``w``: a torch tensor (frequencies, m, m)."""
+        G = scipy.fft.rfftn(embed(self.generator, self.shape, self.space), axes=self.space,
+                            workers=-1)
+        G = G[self.lag_index]                                   # (m, m, frequencies...)
+        m = self.shape[0]
+        return torch.from_numpy(np.ascontiguousarray(
+            G.reshape(m, m, -1).transpose(2, 0, 1)))
+
+    def matvec(self, V):
+        """``(K + alpha I) V`` for V of shape (n, k), column-major over the frames' grid."""
+        k, m = V.shape[1], self.shape[0]
+        axes = tuple(a + 1 for a in self.space)
+        F = forward(channel_major(V, self.shape), axes)         # (k, m, frequencies...)
+        mixed = self.blocks @ torch.from_numpy(
+            np.ascontiguousarray(F.reshape(k, m, -1).transpose(2, 1, 0)))
+        F = mixed.numpy().transpose(2, 1, 0).reshape(F.shape)
+        out = samples(inverse(F, axes, self.shape[1:]))
+        if self.alpha:
+            out += self.alpha * V
+        return out

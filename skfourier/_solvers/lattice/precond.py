@@ -47,13 +47,17 @@ class Circulant:
     settings : SolverSettings
         ``exact_axis``, ``exact_block`` (which axes stay exact) and
         ``circulant_floor`` (the eigenvalues' relative floor).
+    lag_index : ndarray of int, shape (m, m), optional
+        For a :class:`~.operator.FrameKernel` (its ``generator`` and
+        ``lag_index``): the kept frames, at any times, are the one exact axis.
     """
 
-    def __init__(self, generator, shape, alpha, settings):
+    def __init__(self, generator, shape, alpha, settings, lag_index=None):
         self.generator = generator
         self.shape = tuple(shape)
         self.alpha = alpha
         self.settings = settings
+        self.lag_index = lag_index
         self.axes = tuple(range(len(self.shape)))
         self.n = int(np.prod(self.shape))
 
@@ -73,8 +77,11 @@ class Circulant:
         all axes, and within the memory budget (the blocks' inverses and their
         eigendecompositions hold about ``24 n block`` bytes). A circulant wraps
         the first frame onto the last; on an axis of ten samples that error is
-        no boundary effect but the whole axis.
+        no boundary effect but the whole axis. Kept frames at any times
+        (``lag_index``) are no Toeplitz axis at all: the first axis, alone.
         """
+        if self.lag_index is not None:
+            return (0,)
         exact, block = [], 1
         for axis in sorted(self.axes, key=lambda a: self.shape[a])[:-1]:
             n = self.shape[axis]
@@ -99,9 +106,12 @@ class Circulant:
         C = scipy.fft.rfftn(chan_generator(self.generator, self.shape, circ), axes=circ,
                             workers=-1)
         C = np.moveaxis(C, exact, range(len(exact)))        # lags of the exact axes first
-        sizes = [self.shape[a] for a in exact]
-        pos = [g.ravel() for g in np.meshgrid(*map(np.arange, sizes), indexing="ij")]
-        T = C[tuple(p[:, None] - p[None, :] + n - 1 for p, n in zip(pos, sizes))]
+        if self.lag_index is not None:
+            T = C[self.lag_index]
+        else:
+            sizes = [self.shape[a] for a in exact]
+            pos = [g.ravel() for g in np.meshgrid(*map(np.arange, sizes), indexing="ij")]
+            T = C[tuple(p[:, None] - p[None, :] + n - 1 for p, n in zip(pos, sizes))]
         return torch.linalg.eigh(torch.from_numpy(np.moveaxis(T, (0, 1), (-2, -1)).copy()))
 
     @cached_property
@@ -196,6 +206,26 @@ def choose(operator, tol, settings):
     if deflation is not None:
         names.append("boundary deflation")
     return " + ".join(names), inner if deflation is None else deflation
+
+
+def choose_frames(operator, tol, settings):
+    """CG's preconditioner for a :class:`~.operator.FrameKernel`: ``(name, apply)``.
+
+    The circulant in space, exact over the kept frames (one ``m x m`` block
+    per spatial frequency, whatever their times), or plain CG where the
+    blocks' spectrum predicts at most ``settings.plain_cg_iterations`` steps.
+    A 128^2 clip with 12 irregular frames of 100 at scale (10, 10, 0.5): 122
+    steps in 8.6 s, where the 100-frame bounding grid seen through the mask
+    took 629 in 280 s. The plain-CG rule is the full lattice's: narrow kernels
+    (128^2 at scale (40, 40, 5): 67 plain steps, 425 with the circulant) keep
+    plain CG.
+    """
+    circulant = Circulant(operator.generator, operator.shape, operator.alpha, settings,
+                          lag_index=operator.lag_index)
+    lam = circulant.spectrum()
+    if lam.size < 2 or plain_cg_iterations(lam, tol) <= settings.plain_cg_iterations:
+        return "none", None
+    return "circulant exact on the kept frames", circulant
 
 
 def plain_cg_iterations(eigenvalues, tol):

@@ -10,12 +10,12 @@ estimate). This module fits, predicts and gives cross kernels.
 
 import numpy as np
 
-from ..._validation import check_allocation
+from ..._validation import check_allocation, memory_budget
 from ..iterative import KrylovSolver
 from .grid import Grid, channel_major, samples
-from .lags import lag_kernel, lattice_operator
+from .lags import frame_operator, lag_kernel, lattice_operator
 from .operator import MaskedOperator, ToeplitzKernel
-from .precond import choose, choose_masked
+from .precond import choose, choose_frames, choose_masked
 from .variance import lattice_variance
 
 
@@ -100,29 +100,51 @@ class FFTSolver(KrylovSolver):
         return self.grid.observed is not None
 
     @property
+    def frames(self):
+        """The kept frames' indices where the training points are whole frames of their grid,
+        at most ``settings.max_frames`` of them and their blocks (``m x m`` complex per
+        spatial frequency, twice: operator and preconditioner) within a quarter of the
+        memory budget: solved on those frames alone (:class:`~.operator.FrameKernel`).
+        Else ``None`` (the bounding grid through the mask)."""
+        frames = self.grid.frames
+        if frames is None or frames.size > self.settings.max_frames:
+            return None
+        frequencies = np.prod([2 * n for n in self.grid.shape[1:]]) // 2
+        return frames if 32 * frames.size ** 2 * frequencies <= memory_budget() // 4 else None
+
+    @property
     def toeplitz(self):
         """The bounding grid's operator ``K + alpha I`` (built on first use); the lines
         only where the full grid's preconditioner may use them."""
         return self._cached("toeplitz", lambda: lattice_operator(
             self.kernel, self.grid, self.alpha, self.settings, lines=not self.masked))
 
-    def _training(self, operator):
-        """The training points' operator from the bounding grid's: itself, or masked."""
-        return operator if not self.masked else MaskedOperator(operator, self.grid.observed)
+    def _training(self, kernel, alpha, toeplitz=None):
+        """The training points' operator for ``kernel``: the kept frames' alone, or the
+        bounding grid's (``toeplitz`` where built already), itself or seen through the mask."""
+        if self.frames is not None:
+            return frame_operator(kernel, self.grid, alpha, self.frames)
+        if toeplitz is None:
+            toeplitz = lattice_operator(kernel, self.grid, alpha, self.settings, lines=False)
+        return toeplitz if not self.masked else MaskedOperator(toeplitz, self.grid.observed)
 
     def _training_operator(self):
-        return self._cached("operator", lambda: self._training(self.toeplitz))
+        return self._cached("operator", lambda: self._training(
+            self.kernel, self.alpha, None if self.frames is not None else self.toeplitz))
 
     def operator(self):
         return self._training_operator().matvec
 
     def preconditioner(self):
         """CG's preconditioner (:func:`~.precond.choose` on a full grid,
-        :func:`~.precond.choose_masked` on a masked one), chosen once, for the solver's
-        ``tol`` whatever the call's: a looser call (the std's probe solves at 1e-6) keeps
-        the fit's choice, since plain CG's predicted count is optimistic there (256^2 at
-        scale 10: plain CG 738 steps where the deflated circulant takes 42)."""
+        :func:`~.precond.choose_frames` on kept frames, :func:`~.precond.choose_masked` on
+        another masked one), chosen once, for the solver's ``tol`` whatever the call's: a
+        looser call (the std's probe solves at 1e-6) keeps the fit's choice, since plain
+        CG's predicted count is optimistic there (256^2 at scale 10: plain CG 738 steps
+        where the deflated circulant takes 42)."""
         def build():
+            if self.frames is not None:
+                return choose_frames(self._training_operator(), self.tol, self.settings)
             if self.masked:
                 return choose_masked(self._training_operator(), self.tol, self.settings)
             return choose(self.toeplitz, self.tol, self.settings)
@@ -130,8 +152,7 @@ class FFTSolver(KrylovSolver):
         return self._cached("preconditioner", build)
 
     def prior_matvec(self, V):
-        prior = self._cached("prior", lambda: self._training(lattice_operator(
-            self.kernel.with_kind("nngp"), self.grid, 0.0, self.settings, lines=False)))
+        prior = self._cached("prior", lambda: self._training(self.kernel.with_kind("nngp"), 0.0))
         return self.from_operator(prior.matvec(self.to_operator(V)))
 
     def to_operator(self, V):
