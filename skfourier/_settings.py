@@ -66,6 +66,9 @@ class SolverSettings:
         Test points per block of an exact variance (columns of one solve).
     predict_block_bytes, matvec_block_bytes : int
         Bytes of kernel rows a prediction / a matrix-free matvec holds at once.
+    lanczos_basis_bytes : int
+        Bytes of Lanczos vectors kept for forming a finite-t solution without
+        replaying the recurrence (past them, it is replayed).
     min_fill : float
         The FFT solver takes training points that fill at least this share of
         their bounding grid (a masked grid).
@@ -86,9 +89,11 @@ class SolverSettings:
         points per block.
     plain_cg_iterations : float
         Plain CG is kept when its predicted iteration count is at most this.
-    line_contrast : float
+    line_contrast, line_points : float, int
         The kernel's spectral lines are kept exact in the preconditioner when
-        they stand this far above the circulant.
+        they stand ``line_contrast`` above the circulant on lattices of at
+        least ``line_points`` points, ``line_contrast * line_points / n`` on
+        smaller ones (whose fewer CG steps repay the lines' set-up less).
     circulant_floor : float
         Relative floor of the circulant preconditioner's eigenvalues.
     max_ring : int
@@ -132,6 +137,9 @@ class SolverSettings:
     predict_block_bytes: int = _field(1 << 28, "a bound on memory (256 MiB of test-by-"
                                       "train kernel), not a speed optimum")
     matvec_block_bytes: int = _field(1 << 26, "a bound on memory (64 MiB of kernel rows)")
+    lanczos_basis_bytes: int = _field(1 << 30, "a bound on memory (1 GiB of Lanczos vectors); "
+                                      "keeping them saved the replay, 3.3 of 10.7 s of a "
+                                      "128^2 scale search")
     min_fill: float = _field(0.05, "design choice: past 20 cells of the bounding grid per "
                              "training point the FFT operator does more work than the points "
                              "justify")
@@ -157,6 +165,11 @@ class SolverSettings:
     line_contrast: float = _field(4.0, "median line/circulant contrast 2.2 / 8.6 / 34 at "
                                   "512^2 / 1024^2 / 2048^2: 60 / 151 / 423 iterations "
                                   "without the lines, 30 / 58 with them at the larger two")
+    line_points: int = _field(1 << 20, "512^2 at scale 20 (contrast 8.6): the lines cut CG "
+                              "from 60 to 18 steps, but their set-up (2 m circulant solves) "
+                              "took the fit from 3.1 to 6.9 s; at scale 40 (contrast 33) 140 "
+                              "-> 15 steps, 7.0 -> 6.3 s; 1024^2 at scale 40 (8.6): 151 -> 30 "
+                              "steps, 29.3 -> 22.5 GEMM units")
     circulant_floor: float = _field(1e-6, "T. Chan's circulant can have tiny or negative "
                                     "eigenvalues: floored at 1e-6 of the largest, below "
                                     "the kernels' own smallest at alpha 1e-6")

@@ -136,7 +136,8 @@ class KrylovSolver(Solver):
     def _lanczos(self, B, funcs, tol):
         """The Lanczos recurrence from ``B`` (operator order) run until ``f(T) e1`` settles
         for ``funcs``, with progress and a warning if it does not: (lanczos, k, change)."""
-        lanczos = krylov.Lanczos(self.operator(), B)
+        lanczos = krylov.Lanczos(self.operator(), B,
+                                 keep_bytes=self.settings.lanczos_basis_bytes)
         bar, callback = self._progress(f"{self.name}: Lanczos", tol)
         k, change = lanczos.run(funcs, tol=tol, max_iter=self.max_iter, callback=callback)
         if bar is not None:

@@ -83,16 +83,22 @@ class Lanczos:
     O(n) memory, and there is no reorthogonalisation: it would cost O(n k^2)
     memory traffic, while the plain recurrence reaches the same accuracy
     (1e-13 on kernels of condition 1e3 - 1e9) given a few more iterations
-    (see :meth:`run`). ``reorthogonalize=True`` keeps the basis (up to
+    (see :meth:`run`). ``keep_bytes`` keeps the vectors (not orthogonalised)
+    while they fit in that many bytes, so that :meth:`combine` runs no
+    matvec: the replay was a third of a scale search's time (128^2 lattice, 5
+    scales x 5 times: 3.3 of 10.7 s); past the bound they are dropped and
+    :meth:`combine` replays. ``reorthogonalize=True`` keeps the basis (up to
     ``max_steps`` vectors) and orthogonalises each new vector against it,
     for callers that use the basis itself (the low-rank variance of
     :mod:`.lowrank`).
     """
 
-    def __init__(self, matvec, B, reorthogonalize=False, max_steps=None):
+    def __init__(self, matvec, B, reorthogonalize=False, max_steps=None, keep_bytes=0):
         self.matvec = matvec
         self.B = B
         self.norms = np.linalg.norm(B, axis=0)
+        self.keep_bytes = keep_bytes
+        self._kept = None
         self.reorthogonalize = reorthogonalize
         # rows of one column contiguous: the Gram-Schmidt products are GEMVs
         self.basis = (np.empty((max_steps, B.shape[1], B.shape[0])) if reorthogonalize
@@ -111,16 +117,23 @@ class Lanczos:
                     break
                 before = np.linalg.norm(w)
 
-    def steps(self):
-        """Yield V_0, V_1, ...; before V_j is yielded, alpha_j and beta_j are recorded."""
+    def steps(self, keep=True):
+        """Yield V_0, V_1, ...; before V_j is yielded, alpha_j and beta_j are recorded (and
+        V_j kept, with ``keep`` and while within ``keep_bytes``)."""
         V_prev = np.zeros_like(self.B)
         V = self.B / np.where(self.norms > 0, self.norms, 1.0)
         beta_prev = np.zeros(self.B.shape[1])
         self._alphas, self._betas = [], []
+        self._kept = [] if keep and self.keep_bytes >= V.nbytes else None
         j = 0
         while True:
             if self.reorthogonalize:
                 self.basis[j] = V.T
+            elif self._kept is not None:
+                if (len(self._kept) + 1) * V.nbytes <= self.keep_bytes:
+                    self._kept.append(V)            # a fresh array each step: no copy
+                else:
+                    self._kept = None               # over the bound: combine replays
             W = self.matvec(V) - beta_prev * V_prev
             alpha = np.einsum("ij,ij->j", V, W)
             W -= alpha * V
@@ -202,14 +215,21 @@ class Lanczos:
         return k if change < tol else 0
 
     def combine(self, coefs):
-        """``V_k c`` for each coefficient array from :meth:`coefficients`."""
+        """``V_k c`` for each coefficient array from :meth:`coefficients`: from the stored or
+        kept basis, else by replaying the recurrence. The kept vectors are released after
+        (a fitted model keeps its run's coefficients, not its basis)."""
         k = coefs[0].shape[0]
         out = [np.zeros_like(self.B) for _ in coefs]
-        steps = None if self.reorthogonalize else self.steps()
+        kept = self._kept if self._kept is not None and len(self._kept) >= k else None
+        steps = None if self.reorthogonalize or kept is not None else self.steps(keep=False)
         for j in range(k):
-            V = self.basis[j].T if steps is None else next(steps)
+            if steps is not None:
+                V = next(steps)
+            else:
+                V = kept[j] if kept is not None else self.basis[j].T
             for c, acc in zip(coefs, out):
                 acc += c[j] * V
+        self._kept = None
         return out
 
 

@@ -181,13 +181,16 @@ def choose(operator, tol, settings):
 
     On large lattices the kernel's spectral lines stand far above the
     circulant (:meth:`~.lines.SpectralLines.contrast` above
-    ``settings.line_contrast``): then the circulant is built from the rest of
-    the kernel and the lines are kept exact by Woodbury (:mod:`.lines`;
-    1024^2 at scale 40: 30 iterations instead of 151, 2048^2 at scale 80: 58
-    instead of 423). Not on lattices with short axes: there the block
-    approximant already keeps the frames exact, and the lines gained nothing
-    (256^2 x 10 frames at scale 5, contrast 7: 49 iterations instead of 51,
-    for a 20 s setup).
+    ``settings.line_contrast``, scaled up by ``settings.line_points / n`` on
+    smaller lattices): then the circulant is built from the rest of the
+    kernel and the lines are kept exact by Woodbury (:mod:`.lines`; 1024^2 at
+    scale 40: 30 iterations instead of 151, 2048^2 at scale 80: 58 instead of
+    423). Their set-up, ``2 m`` circulant solves, must be repaid by the steps
+    they save: at 512^2 and contrast 8.6 it is not (60 -> 18 steps, 3.1 ->
+    6.9 s), at contrast 33 it is (140 -> 15 steps, 7.0 -> 6.3 s). Not on
+    lattices with short axes: there the block approximant already keeps the
+    frames exact, and the lines gained nothing (256^2 x 10 frames at scale 5,
+    contrast 7: 49 iterations instead of 51, for a 20 s setup).
     """
     circulant = Circulant(operator.generator, operator.shape, operator.alpha, settings)
     lam = circulant.spectrum()
@@ -199,7 +202,8 @@ def choose(operator, tol, settings):
     elif operator.lines is not None:
         rest = Circulant(operator.generator - operator.lines.generator, operator.shape,
                          operator.alpha, settings)
-        if operator.lines.contrast(rest.chan) > settings.line_contrast:
+        bar = settings.line_contrast * max(1.0, settings.line_points / operator.n)
+        if operator.lines.contrast(rest.chan) > bar:
             inner = LineWoodbury(operator.lines, rest)
             names.append("spectral lines")
     deflation = BoundaryDeflation.on_ring(operator, inner, settings.max_ring)
