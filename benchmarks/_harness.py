@@ -57,8 +57,19 @@ def peak_memory(target, *args):
     return result, grown
 
 
-def row(benchmark, case, ours, reference, ref_name, goal="", note=""):
-    """One table row: times in seconds and the ratio reference / ours (>1: we are faster)."""
+def row(benchmark, case, ours, reference, ref_name, goal="", note="", headline=None):
+    """One table row: times in seconds and the ratio reference / ours (>1: we are faster).
+
+    ``headline``: the row's line in README.md's headline table, ``(what, skfourier,
+    reference)`` texts made from this run's numbers (see :func:`seconds`), or ``None``.
+    """
     return {"benchmark": benchmark, "case": case, "ours_s": ours, "reference": ref_name,
             "reference_s": reference, "speedup": reference / ours if ours else np.nan,
-            "goal": goal, "note": note}
+            "goal": goal, "note": note, "headline": headline}
+
+
+def seconds(value):
+    """A duration as the headline table writes it: ``"0.34 s"``, ``"33 s"``, ``"3.4 min"``."""
+    if value >= 600:
+        return f"{value / 60:.1f} min"
+    return f"{value:.2g} s" if value < 10 else f"{value:.0f} s"

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import Ridge
 
-from _harness import peak_memory, row
+from _harness import peak_memory, row, seconds
 from skfourier import FourierFeatureTransformer, NTKRegressor
 from skfourier.recipes import DEMO_FLOW_SCALE
 from skfourier.datasets import image_to_regression, load_sample_image
@@ -55,12 +55,14 @@ def _nystroem(side, landmarks=4096):
 
 
 def run(quick=False):
-    rows = []
+    rows, fft_at = [], {}
     sides = (64, 128) if quick else (128, 256, 512, 1024)
     for side in sides:
         for finite in (False, True):
             (total, fitted, score, iters), grown = peak_memory(_exact, side, finite, "fft")
             label = "t = c N" if finite else "t = None"
+            if not finite:
+                fft_at[side] = total, grown
             rows.append(row("exact NTK, fft", f"{side}^2 train ({side * side:,} px), {label}",
                             total, np.nan, "", "256^2 <= 10 s, 512^2 <= 60 s, 1024^2 <= 600 s",
                             f"fit {fitted:.1f} s, {iters} iterations, peak {grown / 1e9:.2f} GB, "
@@ -68,11 +70,18 @@ def run(quick=False):
     dense_side = 64 if quick else 128
     (total, fitted, score, _), grown = peak_memory(_exact, dense_side, False, "cholesky")
     fft_total = _exact(dense_side, False, "fft")[0]
+    big = max(fft_at)
     rows.append(row("dense vs fft", f"{dense_side}^2 train, t = None", fft_total, total,
                     "dense Cholesky (largest size that fits)", "",
                     f"dense PSNR {score:.2f} dB, peak {grown / 1e9:.2f} GB; at 256^2 it would "
                     f"need ~{total * (256 / dense_side) ** 6:.0f} s and "
-                    f"{2 * 8 * 65536 ** 2 / 1e9:.0f} GB"))
+                    f"{2 * 8 * 65536 ** 2 / 1e9:.0f} GB",
+                    headline=(f"exact NTK, {big} x {big} training grid",
+                              f"{seconds(fft_at[big][0])}, {fft_at[big][1] / 1e9:.1f} GB",
+                              f"dense Cholesky at {dense_side} x {dense_side} "
+                              f"{seconds(total)}; at {big} x {big} "
+                              f"~{seconds(total * (big / dense_side) ** 6)} and "
+                              f"{2 * 8 * big ** 4 / 1e9:.0f} GB (extrapolated)")))
     landmarks = 1024 if quick else 4096
     for side in ((64,) if quick else (128, 256)):
         ny_time, ny_psnr = _nystroem(side, landmarks=landmarks)
@@ -80,5 +89,10 @@ def run(quick=False):
         rows.append(row("exact fft vs Nystroem", f"{side}^2 train, t = None", total, ny_time,
                         f"Nystroem (sklearn, {landmarks} landmarks) + Ridge",
                         "higher PSNR, less time",
-                        f"PSNR exact {score:.2f} dB vs Nystroem {ny_psnr:.2f} dB"))
+                        f"PSNR exact {score:.2f} dB vs Nystroem {ny_psnr:.2f} dB",
+                        headline=(f"exact NTK vs Nystroem, {side} x {side} training grid",
+                                  f"{seconds(total)}, {score:.2f} dB",
+                                  f"Nystroem ({landmarks} landmarks) + Ridge "
+                                  f"{seconds(ny_time)}, {ny_psnr:.2f} dB")
+                        if side == 256 else None))
     return rows

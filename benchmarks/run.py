@@ -10,6 +10,7 @@ import datetime
 import importlib
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +18,10 @@ import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
+# README.md's headline table lies between these lines; run.py rewrites the rows of the
+# sections it ran and keeps the others (each row names its run)
+HEADLINE_START = "<!-- headline table: written by benchmarks/run.py from its rows -->"
+HEADLINE_END = "<!-- end of headline table -->"
 BENCHMARKS = ("fourier", "kernels", "ntk", "mlp", "scale", "krylov", "uncertainty", "masked")
 # Standing remarks printed under a section's table: what the figures mean, which goals miss.
 NOTES = {
@@ -146,25 +151,42 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown benchmark {sorted(unknown)}; choose from {', '.join(BENCHMARKS)}")
     sys.path.insert(0, str(HERE))
+    stamp = run_stamp()
+    print(f"run: {stamp}", file=sys.stderr, flush=True)
     sections = {}
     for name in args.names or BENCHMARKS:
         module = importlib.import_module(f"bench_{name}")
         print(f"running {name} ...", file=sys.stderr, flush=True)
         options = {"large": True} if args.large and name in ("krylov", "masked") else {}
         sections[name] = (module.__doc__.strip().splitlines()[0],
-                          module.run(quick=args.quick, **options))
+                          module.run(quick=args.quick, **options), stamp)
         print(table(sections[name][1]), flush=True)
         if not args.no_write and not args.quick:  # after each section: partial runs persist
             write_readme({name: sections[name]})
+            write_headlines({name: sections[name]})
 
 
-def write_readme(sections):
-    path = HERE / "README.md"
+def run_stamp():
+    """``"2026-12-06, commit 1a2b3c4"`` (``" + uncommitted changes"`` when the tree differs):
+    what every section and headline row says it was measured on."""
+    def git(*words):
+        try:
+            return subprocess.run(["git", *words], cwd=HERE, capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = " + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") \
+        else ""
+    return f"{datetime.date.today()}, commit {commit}{dirty}"
+
+
+def write_readme(sections, path=HERE / "README.md"):
     old = path.read_text() if path.exists() else ""
     blocks = _split_sections(old)
-    for name, (title, rows) in sections.items():
+    for name, (title, rows, stamp) in sections.items():
         note = f"\n{NOTES[name]}\n" if name in NOTES else ""
-        blocks[name] = f"## {name}: {title}\n\n{table(rows)}\n{note}"
+        blocks[name] = f"## {name}: {title}\n\nRun: {stamp}.\n\n{table(rows)}\n{note}"
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                f"Python {platform.python_version()}, numpy {np.__version__}, "
                f"torch {torch.__version__}")
@@ -177,6 +199,26 @@ def write_readme(sections):
     ]
     body += [blocks[name] for name in BENCHMARKS if name in blocks]
     path.write_text("\n".join(body))
+
+
+def write_headlines(sections, path=HERE.parent / "README.md"):
+    """Rewrite the headline rows of ``sections`` in README.md's table (between
+    :data:`HEADLINE_START` and :data:`HEADLINE_END`); rows of other sections stay."""
+    text = path.read_text()
+    if HEADLINE_START not in text or HEADLINE_END not in text:
+        return
+    head, rest = text.split(HEADLINE_START, 1)
+    body, tail = rest.split(HEADLINE_END, 1)
+    kept = {}          # section -> its rows, in the order of BENCHMARKS
+    for line in body.strip().splitlines()[2:]:
+        section = line.rstrip(" |").rsplit("|", 1)[-1].strip().split(",")[0]
+        kept.setdefault(section, []).append(line)
+    for name, (_, rows, stamp) in sections.items():
+        kept[name] = [f"| {' | '.join(r['headline'])} | {name}, {stamp} |"
+                      for r in rows if r.get("headline")]
+    lines = ["| what | skfourier | reference in the same run | run |", "|---|---|---|---|"]
+    lines += [line for name in BENCHMARKS for line in kept.get(name, [])]
+    path.write_text(f"{head}{HEADLINE_START}\n" + "\n".join(lines) + f"\n{HEADLINE_END}{tail}")
 
 
 def _split_sections(text):
