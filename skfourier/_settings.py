@@ -62,6 +62,10 @@ class SolverSettings:
         ``std_method="auto"`` is exact up to this many test points.
     std_probe_tol : float
         Stopping rule of the exact solves behind an estimated lattice std.
+    std_budget_seconds, std_probe_points : float, int
+        An exact std over more than ``std_probe_points`` points times that
+        many first and is refused when all would take longer than
+        ``std_budget_seconds`` (the message gives the numbers).
     variance_block : int
         Test points per block of an exact variance (columns of one solve).
     predict_block_bytes, matvec_block_bytes : int
@@ -132,6 +136,11 @@ class SolverSettings:
                                    "points at 256^2 take ~1-3 min (0.15-0.42 s each)")
     std_probe_tol: float = _field(1e-6, "256^2 lattice at scale 10: std within 1.3e-5 of tol "
                                   "1e-8's, in 41 CG steps instead of 74")
+    std_budget_seconds: float = _field(600.0, "design choice: the longest exact std run "
+                                       "without being asked (a 48 x 48 x 20 clip's 41,472 "
+                                       "held-out voxels ran half an hour without a word)")
+    std_probe_points: int = _field(16, "design choice: a first block timed alone, small "
+                                   "against the 256-point blocks that follow")
     variance_block: int = _field(256, "the block the per-point std costs in "
                                  "benchmarks/README.md were measured with")
     predict_block_bytes: int = _field(1 << 28, "a bound on memory (256 MiB of test-by-"

@@ -34,6 +34,23 @@ def check_option(value, name, options):
     return value
 
 
+class StdBudgetError(ValueError):
+    """An exact std refused for its time: ``points`` would take about ``seconds``, over the
+    ``budget`` (seconds); about ``within`` points fit it. The CLI rephrases it as
+    ``--std-points``."""
+
+    def __init__(self, message, points, seconds, budget, within):
+        super().__init__(message)
+        self.points, self.seconds, self.budget, self.within = points, seconds, budget, within
+
+
+def duration(seconds):
+    """Seconds as people read them: ``"45 s"``, ``"12 min"``, ``"3.2 h"``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
 def memory_budget():
     """Bytes one allocation may take by default: half of the machine's physical memory."""
     try:

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import __version__
 from ._settings import EXACT_STD_POINTS
+from ._validation import StdBudgetError, duration
 
 EXIT_USAGE = 2
 #: Default cap on the long side of ``skfourier image`` (a 512-pixel training grid: ~20 s).
@@ -936,6 +937,11 @@ def main(argv=None):
             previous = signal.signal(signal.SIGINT, _INTERRUPTS.handler)
         _INTERRUPTS.seen = False
         return COMMANDS[args.command](args)
+    except StdBudgetError as exc:
+        print(f"{command}: error: --std at {exc.points:,} points would take about "
+              f"{duration(exc.seconds)}, over the {duration(exc.budget)} budget; use --std-points "
+              f"{exc.within} or fewer.", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, OSError) as exc:
         if _INTERRUPTS.seen:
             return _interrupted(command)

@@ -1,4 +1,5 @@
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -376,6 +377,17 @@ def test_video_std_grows_with_the_distance_to_training_frames(tmp_path, capsys):
     # pinned at the training frames, growing away from them (seed Fig. 3 as a posterior)
     assert by_distance["0"] < 1e-4 < by_distance["1"] < by_distance["2"] < by_distance["3"]
     assert len(report["per_frame_std"]) == 12
+
+
+def test_video_std_over_the_time_budget_is_refused_with_the_flag_that_fits(tmp_path, capsys):
+    """Every voxel of a 64 x 64 x 20 clip (81,920), exact, would take over an hour: refused after a
+    timed probe of 16 points, in the CLI's words, nothing written."""
+    out = tmp_path / "v"
+    code, stdout, err = _run(["video", "--synthetic", "--size", "64", "--frames", "20",
+                              "--std", "--std-points", "1000000", "--out", str(out)], capsys)
+    assert code == 2 and not out.exists() and stdout == ""
+    assert re.search(r"error: --std at 81,920 points would take about [0-9.]+ (min|h), over "
+                     r"the 10 min budget; use --std-points [0-9]+ or fewer\.", err), err
 
 
 @pytest.mark.parametrize("args", [["image", "missing.png"], ["video", "missing.gif"],

@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 
 import skfourier._solvers.dense as dense
 from skfourier import FourierFeatureTransformer, NTKRegressor, NTKRegressorCV
+from skfourier._validation import StdBudgetError
 from skfourier.datasets import image_to_regression, load_sample_image
 from skfourier.kernels import ntk_kernel
 from skfourier.metrics import psnr, psnr_scorer
@@ -573,6 +574,34 @@ def _photo_lattice(side=32, scale=2.0):
     X, y = image_to_regression(load_sample_image("china", size=2 * side))
     train, test = next(PixelGridSplit().split(X))
     return X, y, train, test, FourierFeatureTransformer(scale=scale, random_state=0)
+
+
+@pytest.mark.parametrize("solver", ["fft", "eigh"])
+def test_an_exact_std_over_its_time_budget_is_refused_after_a_timed_probe(solver, capsys):
+    """No silent long runs: the first points are timed alone and a request whose
+    extrapolated cost exceeds the budget is refused with the numbers; within it, the std
+    is the same in any blocks, and ``verbose`` counts the points."""
+    X, y, train, test, enc = _photo_lattice()
+    kw = dict(depth=3, weight_std=np.sqrt(2), alpha=1e-6, encoder=enc, solver=solver,
+              std_method="exact")
+    model = NTKRegressor(**kw, solver_options={"std_budget_seconds": 1e-6}).fit(
+        X[train], y[train])
+    with pytest.raises(StdBudgetError, match=r"exact std at 1,024 points would take about "
+                       r".*timed on the first 16\), over the 0 s budget .*std_budget_seconds"
+                       r".*about 1 points at a time") as refused:
+        model.predict(X[test], return_std=True)
+    assert isinstance(refused.value, ValueError) and refused.value.points == 1024
+    if solver == "fft":       # a whole test lattice has a fast estimate, and it is named
+        assert "std_method='auto'" in str(refused.value)
+    model.predict(X[test[:16]], return_std=True)           # the probe's size: never refused
+    default = NTKRegressor(**kw).fit(X[train], y[train])
+    blocks = NTKRegressor(**kw, verbose=1, solver_options={"std_probe_points": 5,
+                                                           "variance_block": 7})
+    blocks.fit(X[train], y[train])
+    capsys.readouterr()
+    assert_allclose(blocks.predict(X[test[:40]], return_std=True)[1],
+                    default.predict(X[test[:40]], return_std=True)[1], rtol=1e-7)
+    assert "exact std" in capsys.readouterr().err        # the bar over the points
 
 
 def test_std_method_says_what_ran_and_exact_can_be_demanded():

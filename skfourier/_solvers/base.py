@@ -24,14 +24,16 @@ under a lock (:meth:`Solver._cached`), so several threads may predict with one
 fitted solver.
 """
 
+import sys
 import threading
+import time
 import warnings
 
 import numpy as np
 import torch
 
 from .._settings import SolverSettings
-from .._validation import check_allocation
+from .._validation import StdBudgetError, check_allocation, duration
 from ..kernels import ntk_diagonal, ntk_kernel
 
 #: Names of the variance methods, as in ``NTKRegressor(std_method=...)``.
@@ -155,6 +157,13 @@ def cross_kernel_product(kernel, X, X_fit, coefs, block_bytes):
         sl = slice(start, start + rows)
         out[sl] = matmul(ntk_kernel(kernel.features(X[sl]), F_fit, **kernel.params), stacked)
     return np.split(out, len(coefs), axis=1)
+
+
+def _points_bar(total):
+    """A tqdm bar over the points of an exact variance, on stderr."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="exact std", unit="point", file=sys.stderr, leave=False)
 
 
 class Solver:
@@ -315,6 +324,13 @@ class Solver:
         :meth:`apply` per block of test points (whose columns are the cross
         kernels) for either kernel, plus a prior matvec for the NTK; the
         NNGP's variance is a quadratic form (:meth:`quadratic_forms`).
+
+        A variance costs a solve per point: past ``settings.std_probe_points``
+        points the first that many are timed alone, and a request whose
+        extrapolated cost exceeds ``settings.std_budget_seconds`` is refused
+        with the numbers before the rest runs (a 48 x 48 x 20 clip's 41,472
+        held-out voxels ran for half an hour without a word). With
+        ``verbose`` a bar counts the points.
         """
         m, n = X.shape[0], self.X.shape[0]
         prior = self.kernel.with_kind("nngp")
@@ -325,12 +341,20 @@ class Solver:
                          "the predictive covariance" if full else "the predictive variance",
                          "predict on fewer points at a time, or ask for return_std.")
         out = np.empty((m, m) if full else m)
-        for start in range(0, m, block):
-            Xb = X[start:start + block]
+        probe = self.settings.std_probe_points
+        timed = not full and probe < min(block, m)      # a first small block, timed alone
+        edges = [0] + ([probe] if timed else []) + list(range(block, m, block)) + [m]
+        bar = _points_bar(m) if self.verbose and m > 1 else None
+        began = time.perf_counter()
+        for start, stop in zip(edges[:-1], edges[1:]):
+            if timed and start == probe:
+                self._check_std_budget(m, probe, time.perf_counter() - began)
+            Xb = X[start:stop]
             Kt = self.cross_kernel(prior, Xb)           # K(X_train, x): n x b
             if not (ntk or full):  # one quadratic form per point
-                out[start:start + block] = (prior.diagonal(Xb)
-                                            - self.quadratic_forms(Kt, 2 * c, tol))
+                out[start:stop] = prior.diagonal(Xb) - self.quadratic_forms(Kt, 2 * c, tol)
+                if bar is not None:
+                    bar.update(stop - start)
                 continue
             if ntk:
                 Th = self.cross_kernel(self.kernel, Xb)
@@ -340,7 +364,33 @@ class Solver:
                 terms = [(Kt, self.apply(Kt, [2 * c], tol)[0], -1.0)]
             if full:
                 cov = prior(X) + sum(s * matmul(a.T, b) for a, b, s in terms)
+                if bar is not None:
+                    bar.close()
                 return (cov + cov.T) / 2
-            out[start:start + block] = prior.diagonal(Xb) + sum(
+            out[start:stop] = prior.diagonal(Xb) + sum(
                 s * np.einsum("ij,ij->j", a, b) for a, b, s in terms)
+            if bar is not None:
+                bar.update(stop - start)
+        if bar is not None:
+            bar.close()
         return out
+
+    def _check_std_budget(self, m, timed, seconds):
+        """ValueError before the rest of an exact variance whose first ``timed`` of ``m``
+        points took ``seconds``, if all of them would take more than the budget."""
+        budget = self.settings.std_budget_seconds
+        expected = seconds / timed * m
+        if expected <= budget:
+            return
+        within = max(1, int(budget / (seconds / timed)))
+        fast = self.fast_std()
+        raise StdBudgetError(
+            f"the exact std at {m:,} points would take about {duration(expected)} "
+            f"({seconds / timed:.3g} s a point, timed on the first {timed}), over the "
+            f"{duration(budget)} budget (solver_options={{'std_budget_seconds': ...}}): ask "
+            f"for about {within:,} points at a time (a stride){f' or {fast}' if fast else ''}.",
+            m, expected, budget, within)
+
+    def fast_std(self):
+        """What would give this model's std fast, for a refusal's message ("" if nothing)."""
+        return ""

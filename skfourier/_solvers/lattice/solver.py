@@ -161,6 +161,15 @@ class FFTSolver(KrylovSolver):
     def from_operator(self, V):
         return self.grid.from_operator(V)
 
+    def fast_std(self):
+        if len(self.grid.shape) != 2:
+            return ""
+        if self.masked:
+            return ("ask for the missing cells of one rectangular hole with std_method='auto' "
+                    "(estimated from a few solves)")
+        return ("ask for every held-out pixel of a whole test lattice with std_method='auto' "
+                "(estimated from a few solves)")
+
     def estimate_variance(self, method, X, c, tol):
         if method == "lattice":
             return lattice_variance(self, X, c, tol)
