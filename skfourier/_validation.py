@@ -45,10 +45,10 @@ class StdBudgetError(ValueError):
 
 
 def duration(seconds):
-    """Seconds as people read them: ``"45 s"``, ``"12 min"``, ``"3.2 h"``."""
+    """Seconds as people read them: ``"45 s"``, ``"12.5 min"``, ``"3.2 h"``."""
     if seconds < 120:
         return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def memory_budget():

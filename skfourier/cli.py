@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from ._settings import EXACT_STD_POINTS
+from ._settings import EXACT_STD_POINTS, SolverSettings
 from ._validation import StdBudgetError, duration
 
 EXIT_USAGE = 2
@@ -32,6 +32,13 @@ MIN_IMAGE_SIDE = 8
 MAX_SIDE = 4096
 #: Largest side of an ``--upscale`` output (8192^2 RGB: 1.6 GB of predictions).
 MAX_UPSCALED_SIDE = 8192
+#: Seconds per predicted point off the lattice path, and per point and training pixel
+#: (NTK, depth 4, 256 frequencies, 2 cores: 300,000 points in 5.4 s from 24 training
+#: pixels, 7.2 s from 704, 17.5 s from 2000).
+POINT_SECONDS, ENTRY_SECONDS = 18e-6, 6e-9
+#: The longest prediction a command starts without being asked to do less: the exact std's
+#: budget (SolverSettings.std_budget_seconds).
+BUDGET_SECONDS = SolverSettings().std_budget_seconds
 #: Largest video frame side.
 MAX_VIDEO_SIDE = 256
 #: Frame side of ``skfourier video --synthetic`` by default.
@@ -606,6 +613,7 @@ def run_image(args):
         raise ValueError(f"--upscale {args.upscale} on this {W} x {H} image asks for a "
                          f"{args.upscale * max(H, W)}-pixel side; keep it within "
                          f"{MAX_UPSCALED_SIDE}.")
+    _check_upscale_cost(args, W, H)
     from .recipes import compare_encodings   # torch: seconds, after the cheap checks
     with _Output(args.out) as output:
         # x and y each span [0, 1): the paper's scale is carried per axis
@@ -786,6 +794,29 @@ def _tune_figure(search, path, source):
            title=f"{source}: Fourier scale by cross-validation")
     ax.legend()
     _save(fig, path)
+
+
+def _check_upscale_cost(args, W, H):
+    """Say what an NTK upscale past the lattice path costs before starting, and refuse one
+    over the budget. Up to ``max_fine_factor`` times the training lattice's density the
+    upscaled image is one FFT convolution; past it every output pixel is a kernel row
+    (a 12 x 8 photo at --upscale 600: 34.6 million points, 5 minutes)."""
+    limit = SolverSettings().max_fine_factor
+    refinement = args.upscale * (1 if args.keep is not None else 2)
+    if args.model != "ntk" or refinement <= limit:
+        return
+    points = W * H * args.upscale ** 2
+    n_train = (W * H * args.keep) if args.keep is not None else ((W + 1) // 2) * ((H + 1) // 2)
+    seconds = points * (POINT_SECONDS + ENTRY_SECONDS * n_train)
+    fast = limit // (refinement // args.upscale)
+    what = (f"--upscale {args.upscale} refines the training pixels {refinement}-fold, past the "
+            f"{limit}-fold one FFT convolution serves: its {W * args.upscale} x "
+            f"{H * args.upscale} pixels are predicted point by point, about "
+            f"{duration(seconds)}")
+    if seconds > BUDGET_SECONDS:
+        raise ValueError(f"{what}, over the {duration(BUDGET_SECONDS)} budget; use "
+                         f"--upscale {fast} or less.")
+    print(f"note: {what} (--upscale {fast} or less: one convolution).", file=sys.stderr)
 
 
 def _std_points(args):

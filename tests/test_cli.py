@@ -379,6 +379,27 @@ def test_video_std_grows_with_the_distance_to_training_frames(tmp_path, capsys):
     assert len(report["per_frame_std"]) == 12
 
 
+def test_upscale_past_the_lattice_path_is_announced_or_refused(tmp_path, capsys):
+    """Past a 64-fold refinement of the training pixels an upscale is predicted point by
+    point: announced with its cost before starting, refused (nothing written, before
+    torch's import) when over the 10 minute budget."""
+    photo = tmp_path / "photo.png"
+    Image.fromarray((load_sample_image("china", size=12) * 255).round().astype(np.uint8)).save(
+        photo)
+    out = tmp_path / "big"
+    code, stdout, err = _run(["image", str(photo), "--upscale", "600", "--out", str(out)],
+                             capsys)
+    assert code == 2 and not out.exists() and stdout == ""
+    assert re.search(r"error: --upscale 600 refines the training pixels 1200-fold, past the "
+                     r"64-fold .* 7200 x 7200 pixels are predicted point by point, about "
+                     r"[0-9.]+ min, over the 10.0 min budget; use --upscale 32 or less\.$",
+                     err.strip()), err
+    code, _, err = _run(["image", str(photo), "--upscale", "33", "--out",
+                         str(tmp_path / "ok")], capsys)
+    assert code == 0 and "note: --upscale 33 refines the training pixels 66-fold" in err
+    assert (tmp_path / "ok" / "upscaled_x33.png").exists()
+
+
 def test_video_std_over_the_time_budget_is_refused_with_the_flag_that_fits(tmp_path, capsys):
     """Every voxel of a 64 x 64 x 20 clip (81,920), exact, would take over an hour: refused after a
     timed probe of 16 points, in the CLI's words, nothing written."""
@@ -387,7 +408,7 @@ def test_video_std_over_the_time_budget_is_refused_with_the_flag_that_fits(tmp_p
                               "--std", "--std-points", "1000000", "--out", str(out)], capsys)
     assert code == 2 and not out.exists() and stdout == ""
     assert re.search(r"error: --std at 81,920 points would take about [0-9.]+ (min|h), over "
-                     r"the 10 min budget; use --std-points [0-9]+ or fewer\.", err), err
+                     r"the 10.0 min budget; use --std-points [0-9]+ or fewer\.", err), err
 
 
 @pytest.mark.parametrize("args", [["image", "missing.png"], ["video", "missing.gif"],

@@ -54,6 +54,32 @@ def test_fft_predicts_full_grid_refinements_and_scattered_points(lattice, rng):
         assert _rel(fft.predict(points), dense.predict(points)) < 1e-6
 
 
+@pytest.mark.parametrize("solver", ["cholesky", "eigh"])
+def test_dense_solvers_predict_grid_refinements_by_one_convolution(lattice, solver, rng):
+    """A dense fit on a grid predicts a refinement of it by the fine lattice's FFT
+    convolution (the --upscale cliff): equal to the kernel product it replaces; scattered
+    points, a sparse grid and a non-stationary map keep the kernel product."""
+    X, y, train, _ = lattice
+    enc = FourierFeatureTransformer(scale=2.0, random_state=0)
+    model = NTKRegressor(**KERNEL, solver=solver, encoder=enc).fit(X[train], y[train])
+    side = int(round(np.sqrt(len(X))))
+    super_res = image_to_regression(np.zeros((4 * side, 4 * side)))[0]   # 8 x the training
+    features = model.encoder_.transform
+    for points in (super_res, X, rng.uniform(size=(30, 2))):
+        direct = ntk_kernel(features(points), features(X[train]), depth=3,
+                            weight_std=np.sqrt(2)) @ model.dual_coef_
+        # arccos near correlation 1 (test points on training points) rounds at ~1e-8 in the
+        # features' kernel, which alpha 1e-6's large coefficients amplify: the suite's 1e-6
+        assert _rel(model.predict(points), direct) < 1e-6
+    assert model._solver()._built["grid"].shape == (side // 2, side // 2)
+    sparse = train[[0, 1, -1]]                   # 3 points spanning the whole grid: too sparse
+    none = FourierFeatureTransformer(encoding="none")
+    for rows, encoder in ((sparse, enc), (train, none)):
+        other = NTKRegressor(**KERNEL, solver=solver, encoder=encoder).fit(X[rows], y[rows])
+        other.predict(super_res[:5])
+        assert other._solver()._built["grid"] is None
+
+
 def test_fft_trajectory_and_training_curve_match_dense():
     X, y = image_to_regression(load_sample_image("china", size=64))
     train, test = next(PixelGridSplit().split(X))

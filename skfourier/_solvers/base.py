@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 import torch
 
-from .._settings import SolverSettings
+from .._settings import SolverSettings, null_tolerance
 from .._validation import StdBudgetError, check_allocation, duration
 from ..kernels import ntk_diagonal, ntk_kernel
 
@@ -49,6 +49,25 @@ def matmul(a, b):
     interleave both ran 10-20% slower. One BLAS, one thread pool.
     """
     return torch.matmul(_as_torch(a), _as_torch(b)).numpy()
+
+
+def cholesky_factor(K, alpha):
+    """Lower Cholesky factor of ``K + alpha I`` (a torch tensor over ``K``'s memory), or ``None``.
+
+    ``None`` when the matrix is not numerically positive definite.
+    """
+    tk = torch.from_numpy(K)
+    tk.diagonal().add_(alpha)
+    L, info = torch.linalg.cholesky_ex(tk, out=(tk, torch.empty((), dtype=torch.int32)))
+    if int(info) != 0:
+        return None
+    # A factorization can "succeed" on a numerically singular matrix with tiny pivots;
+    # cond(K) >= (max pivot / min pivot)^2, so hand such cases to eigh's null-space rule.
+    # the pivots' squares bound the eigenvalues: the null rule of null_tolerance
+    pivots = L.diagonal().abs().numpy() ** 2
+    if pivots.size and pivots.min() < null_tolerance(pivots):
+        return None
+    return L
 
 
 def _as_torch(a):

@@ -35,8 +35,7 @@ import numpy as np
 import torch
 
 from ..._validation import memory_budget
-from ..base import matmul
-from ..dense import cholesky_factor
+from ..base import cholesky_factor, matmul
 
 
 def ring_limit(shape, max_ring):

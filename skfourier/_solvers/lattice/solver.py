@@ -12,44 +12,12 @@ import numpy as np
 
 from ..._validation import check_allocation, memory_budget
 from ..iterative import KrylovSolver
-from .grid import Grid, channel_major, samples
+from .grid import Grid
 from .lags import frame_operator, lag_kernel, lattice_operator
-from .operator import MaskedOperator, ToeplitzKernel
+from .operator import MaskedOperator
+from .predict import lattice_prediction
 from .precond import choose, choose_frames, choose_masked
 from .variance import lattice_variance
-
-
-def predict_on_lattice(grid, coef_array, r, index, fine_profile):
-    """Predictions at fine-lattice points: one Toeplitz matvec of zero-stuffed weights.
-
-    On the fine grid the prediction is the fine kernel matrix applied to the
-    weights placed every ``r`` points (zeros between), so it is the same FFT
-    matvec as training, on the window of :meth:`~.grid.Grid.extent`.
-
-    Parameters
-    ----------
-    grid : Grid
-    coef_array : ndarray of shape ``grid.shape + (k,)``
-        Dual coefficients on the training grid; any number of columns.
-    r, index
-        From :meth:`~.grid.Grid.locate`: the refinement and the points'
-        fine-grid positions relative to the training origin (array order).
-    fine_profile : callable
-        ``fine_profile(n_lags)`` -> kernel on the fine lags ``|l| < n_lags`` (centred,
-        ``2 n_lags - 1`` per array axis).
-
-    Returns
-    -------
-    pred : ndarray of shape (m, k)
-    """
-    low, extent = grid.extent(r, index)
-    k = coef_array.shape[-1]
-    stuffed = np.zeros((k,) + tuple(extent))  # channel-major, as the operator keeps it
-    sl = tuple(slice(-lo, -lo + (n - 1) * ri + 1, ri) for lo, n, ri in zip(low, grid.shape, r))
-    stuffed[(slice(None),) + sl] = np.moveaxis(coef_array, -1, 0)
-    fine = ToeplitzKernel(fine_profile(tuple(extent)), tuple(extent), 0.0)
-    full = channel_major(fine.matvec(samples(stuffed)), extent)
-    return np.ascontiguousarray(full[(slice(None),) + tuple((index - low).T)].T)
 
 
 class FFTSolver(KrylovSolver):
@@ -204,15 +172,5 @@ class FFTSolver(KrylovSolver):
 
     def predict(self, X, coefs, kernel=None):
         kernel = kernel or self.kernel
-        fine = self.grid.locate(X, self.settings.max_fine_factor)
-        if fine is not None:
-            r, index = fine
-            _, extent = self.grid.extent(r, index)
-            if np.prod(extent) <= self.settings.max_fine_factor * (self.grid.size + X.shape[0]):
-                spacing = self.grid.spacing / r
-                # all coefficient arrays in one convolution: one fine-lag kernel
-                stacked = self.grid.to_array(np.concatenate(coefs, axis=1))
-                pred = predict_on_lattice(self.grid, stacked, r, index,
-                                          lambda n_lags: lag_kernel(kernel, spacing, n_lags))
-                return np.split(pred, len(coefs), axis=1)
-        return super().predict(X, coefs, kernel)
+        pred = lattice_prediction(self.grid, X, coefs, kernel, self.settings)
+        return super().predict(X, coefs, kernel) if pred is None else pred
