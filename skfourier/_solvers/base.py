@@ -307,11 +307,13 @@ class Solver:
         if full and method not in ("auto", "exact"):
             raise ValueError(f"std_method={method!r} estimates the std only; return_cov is "
                              "exact: use std_method='auto' or 'exact'.")
+        declined = []
         if method == "auto" and not full and X.shape[0] > self.settings.exact_std_points:
             for name in self.estimates:
                 var = self.estimate_variance(name, X, c, tol)
                 if not isinstance(var, str):
                     return var, name
+                declined.append(f"{name}: {var}")
         elif method not in ("auto", "exact"):
             var = (self.estimate_variance(method, X, c, tol) if method in self.estimates else
                    f"solver={self.name!r} offers {list(self.estimates) or 'no estimate'}")
@@ -319,14 +321,14 @@ class Solver:
                 raise ValueError(f"std_method={method!r} cannot serve this request: {var}; "
                                  "use std_method='auto' or 'exact'.")
             return var, method
-        return self.exact_variance(X, c, full, tol), "exact"
+        return self.exact_variance(X, c, full, tol, declined), "exact"
 
     def estimate_variance(self, method, X, c, tol=None):
         """The variance at ``X`` by the estimate ``method``, or a str saying why it cannot
         serve these points (families override; see :attr:`estimates`)."""
         return f"solver={self.name!r} has no {method!r} estimate"
 
-    def exact_variance(self, X, c, full=False, tol=None):
+    def exact_variance(self, X, c, full=False, tol=None, declined=()):
         """The exact variance (or covariance) at ``X`` of the ensemble at flow scale ``c``.
 
         The distribution over random initialisations of infinitely wide
@@ -348,7 +350,8 @@ class Solver:
         points the first that many are timed alone, and a request whose
         extrapolated cost exceeds ``settings.std_budget_seconds`` is refused
         with the numbers before the rest runs (a 48 x 48 x 20 clip's 41,472
-        held-out voxels ran for half an hour without a word). With
+        held-out voxels ran for half an hour without a word); ``declined``
+        (why the estimates could not serve) goes into that message. With
         ``verbose`` a bar counts the points.
         """
         m, n = X.shape[0], self.X.shape[0]
@@ -367,7 +370,7 @@ class Solver:
         began = time.perf_counter()
         for start, stop in zip(edges[:-1], edges[1:]):
             if timed and start == probe:
-                self._check_std_budget(m, probe, time.perf_counter() - began)
+                self._check_std_budget(m, probe, time.perf_counter() - began, declined)
             Xb = X[start:stop]
             Kt = self.cross_kernel(prior, Xb)           # K(X_train, x): n x b
             if not (ntk or full):  # one quadratic form per point
@@ -394,15 +397,19 @@ class Solver:
             bar.close()
         return out
 
-    def _check_std_budget(self, m, timed, seconds):
+    def _check_std_budget(self, m, timed, seconds, declined=()):
         """ValueError before the rest of an exact variance whose first ``timed`` of ``m``
-        points took ``seconds``, if all of them would take more than the budget."""
+        points took ``seconds``, if all of them would take more than the budget: it names
+        the estimate that would be fast, or why the estimates tried (``declined``) did not
+        serve."""
         budget = self.settings.std_budget_seconds
         expected = seconds / timed * m
         if expected <= budget:
             return
         within = max(1, int(budget / (seconds / timed)))
         fast = self.fast_std()
+        if declined:
+            fast = f"see why no estimate serves them ({'; '.join(declined)})"
         raise StdBudgetError(
             f"the exact std at {m:,} points would take about {duration(expected)} "
             f"({seconds / timed:.3g} s a point, timed on the first {timed}), over the "
