@@ -597,7 +597,7 @@ def test_an_exact_std_over_its_time_budget_is_refused_after_a_timed_probe(solver
         auto = clone(model).set_params(std_method="auto").fit(X[train], y[train])
         with pytest.raises(StdBudgetError, match=r"see why no estimate serves them \(lattice: "
                            r".*whole lattices.*; lanczos: .*kernel='nngp'"):
-            auto.predict(X[test] + 0.1 / 64, return_std=True)
+            auto.predict(np.random.default_rng(0).uniform(size=(600, 2)), return_std=True)
     model.predict(X[test[:16]], return_std=True)           # the probe's size: never refused
     default = NTKRegressor(**kw).fit(X[train], y[train])
     blocks = NTKRegressor(**kw, verbose=1, solver_options={"std_probe_points": 5,
