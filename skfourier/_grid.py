@@ -28,6 +28,10 @@ def _column_grid(values, k, what):
                      "image_to_regression or video_to_regression (and index those).")
 
 
+class DuplicatePoints(ValueError):
+    """Samples on one grid that share a point: a grid, but not one the FFT operator takes."""
+
+
 def grid_indices(X, what="X"):
     """Integer index of every sample on the regular grid its coordinates lie on.
 
@@ -63,16 +67,16 @@ def grid_indices(X, what="X"):
         shape.append(n)
     n_cells = int(np.prod(shape, dtype=np.float64))
     if n_cells > 2 ** 62:
-        raise ValueError(f"{what} spans a grid of {' x '.join(map(str, shape))} points: too "
-                         "many cells for any solver; its coordinates are not pixels.")
+        raise ValueError(f"{what}: their grid of {' x '.join(map(str, shape))} points has "
+                         "too many cells for any solver; these coordinates are not pixels.")
     flat = np.ravel_multi_index(index.T, shape)
     # distinct points: a count per cell where the grid is not much larger than the data
     # (O(n), where np.unique sorts), else a sort
     distinct = (np.count_nonzero(np.bincount(flat, minlength=n_cells))
                 if n_cells <= 64 * X.shape[0] else np.unique(flat).size)
     if distinct < flat.size:
-        raise ValueError(f"{what} has {flat.size - distinct} duplicate coordinates (samples "
-                         "at the same grid point); remove or average them first.")
+        raise DuplicatePoints(f"{what}: {flat.size - distinct} duplicate coordinates "
+                              "(samples at the same grid point); remove or average them first.")
     return index, tuple(shape)
 
 
@@ -94,7 +98,7 @@ def lattice_indices(X, what="X"):
     index, shape = grid_indices(X, what)
     n_cells = int(np.prod(shape))
     if n_cells != index.shape[0]:
-        raise ValueError(f"{what} has {index.shape[0]} samples but its coordinates span a grid "
+        raise ValueError(f"{what}: {index.shape[0]} samples, but their coordinates span a grid "
                          f"of {' x '.join(map(str, shape))} = {n_cells} cells: it must hold "
                          "every grid point exactly once (a full image or video).")
     return index, shape

@@ -6,6 +6,7 @@ and dispatch to it; all numerics live with the solvers.
 
 import sys
 import threading
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
@@ -13,7 +14,9 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._settings import SolverSettings
-from ._solvers import SOLVERS, STD_METHODS, KernelFunction, NotPositiveDefinite, flow_scale
+from ._grid import DuplicatePoints
+from ._solvers import (PEAK_MATRICES, SOLVERS, STD_METHODS, KernelFunction, NotPositiveDefinite,
+                       flow_scale)
 from ._validation import check_number, check_option
 from .kernels import check_kernel_params
 
@@ -83,6 +86,14 @@ class _NTKBase(MultiOutputMixin, RegressorMixin, BaseEstimator):
         for name in families[:-1]:
             try:
                 return self._new_solver(name, alpha, X, Y, encoder)
+            except DuplicatePoints as exc:   # grid data the FFT path would take but for them
+                n = X.shape[0]
+                warnings.warn(
+                    f"solver='auto' falls back to the dense solvers on all {n:,} samples "
+                    f"({PEAK_MATRICES[families[-1]] * 8 * n * n / 2 ** 30:.1f} GiB "
+                    f"and O(n^3) time) because {exc} With one sample per grid point the FFT "
+                    "solver fits them in O(n log n): average the duplicates' targets (the "
+                    "same fit at t=None and alpha=0).", UserWarning, stacklevel=4)
             except ValueError:  # e.g. fft: not a stationary encoder on a grid
                 pass
         return self._new_solver(families[-1], alpha, X, Y, encoder)

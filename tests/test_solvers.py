@@ -134,6 +134,27 @@ def test_auto_picks_fft_for_large_grids():
     assert no_enc.solver_ == "cholesky"
 
 
+def test_auto_says_what_duplicated_grid_points_cost():
+    """A grid with repeated pixels is refused by the FFT operator; "auto" fits it densely
+    but says so before, with the memory and the fix (a 128^2 grid plus 10 duplicates had
+    run 9 minutes at 8.9 GB without a word). Averaging the duplicates is the same fit at
+    t=None and alpha=0, on the FFT path."""
+    X, y = image_to_regression(load_sample_image("china", size=16))
+    Xd, yd = np.vstack([X, X[:3]]), np.vstack([y, y[:3] + 0.1])
+    kw = dict(depth=3, weight_std=np.sqrt(2), alpha=0.0, solver_options={"fft_from": 100},
+              encoder=FourierFeatureTransformer(scale=1.0, random_state=0))
+    with pytest.warns(UserWarning, match=r"falls back to the dense solvers on all 259 samples "
+                      r"\(0.0 GiB .* 3 duplicate coordinates .* average the "
+                      r"duplicates' targets \(the same fit at t=None and alpha=0\)"):
+        dense = NTKRegressor(**kw).fit(Xd, yd)
+    assert dense.solver_ == "eigh"        # duplicates at alpha=0: singular, eigh's null rule
+    averaged = y.copy()
+    averaged[:3] += 0.05
+    fft = NTKRegressor(**kw, tol=1e-11).fit(X, averaged)
+    assert fft.solver_ == "fft"
+    assert _rel(fft.predict(X), dense.predict(X)) < 1e-6
+
+
 def test_fft_errors_name_the_fix(rng):
     X, y = image_to_regression(load_sample_image("china", size=16))
     with pytest.raises(ValueError, match="encoder=FourierFeatureTransformer"):

@@ -6,7 +6,8 @@ cross-kernel prediction) and is chosen by name.
 """
 
 from .base import STD_METHODS, KernelFunction, Solver, flow_scale
-from .dense import CholeskySolver, NotPositiveDefinite, SpectralSolver, check_kernel_memory
+from .dense import (PEAK_MATRICES, CholeskySolver, NotPositiveDefinite, SpectralSolver,
+                    check_kernel_memory)
 from .lattice import FFTSolver
 from .matfree import MatrixFreeSolver
 
@@ -14,6 +15,6 @@ from .matfree import MatrixFreeSolver
 SOLVERS = {cls.name: cls for cls in (SpectralSolver, CholeskySolver, FFTSolver,
                                      MatrixFreeSolver)}
 
-__all__ = ["SOLVERS", "STD_METHODS", "CholeskySolver", "FFTSolver", "KernelFunction",
-           "MatrixFreeSolver", "NotPositiveDefinite", "Solver", "SpectralSolver",
-           "check_kernel_memory", "flow_scale"]
+__all__ = ["PEAK_MATRICES", "SOLVERS", "STD_METHODS", "CholeskySolver", "FFTSolver",
+           "KernelFunction", "MatrixFreeSolver", "NotPositiveDefinite", "Solver",
+           "SpectralSolver", "check_kernel_memory", "flow_scale"]

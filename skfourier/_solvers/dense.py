@@ -20,7 +20,7 @@ from .lattice.predict import lattice_prediction
 
 # Bytes per n x n float64 matrix, and how many of them each solver holds at peak:
 # eigh keeps the kernel, the eigenvectors and LAPACK's divide-and-conquer workspace.
-_PEAK_MATRICES = {"eigh": 3, "cholesky": 2}
+PEAK_MATRICES = {"eigh": 3, "cholesky": 2}
 
 
 #: Where to go when the dense path does not fit, appended to the memory error.
@@ -31,11 +31,11 @@ SCALABLE_HINT = (", use solver='fft' (grid data with a Fourier-feature encoder=)
 def check_kernel_memory(n, solver, limit, alternatives=SCALABLE_HINT):
     """Raise before allocating when the dense n x n path would exceed ``limit`` bytes."""
     limit = memory_budget() if limit is None else limit  # default: half the RAM
-    needed = _PEAK_MATRICES[solver] * 8 * n * n
+    needed = PEAK_MATRICES[solver] * 8 * n * n
     if needed > limit:
         raise ValueError(
             f"solver={solver!r} needs about {needed / 2 ** 30:.2f} GiB for n={n} training "
-            f"samples ({_PEAK_MATRICES[solver]} dense {n} x {n} float64 matrices), more than "
+            f"samples ({PEAK_MATRICES[solver]} dense {n} x {n} float64 matrices), more than "
             f"max_kernel_memory={limit / 2 ** 30:.2f} GiB. Subsample the training set, use a "
             f"smaller grid (a larger PixelGridSplit stride or a resized image){alternatives}, "
             "or raise max_kernel_memory if the machine has the memory.")

@@ -46,8 +46,8 @@ class FFTSolver(KrylovSolver):
                 f"and fit on pixel coordinates (got encoder={self.kernel.encoder!r}).")
         try:
             self.grid = Grid(X, "the training coordinates")
-        except ValueError as exc:
-            raise ValueError(f"solver='fft' needs grid data: {exc}") from None
+        except ValueError as exc:      # its kind kept: "auto" says more of duplicates
+            raise type(exc)(f"solver='fft' needs grid data: {exc}") from None
         grid, settings = self.grid, self.settings
         if grid.fill < settings.min_fill:
             raise ValueError(
