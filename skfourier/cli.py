@@ -562,15 +562,20 @@ def _encoder_for(args, train_sides, axes):
 
     encoding = args.encoding
     scale = args.scale
-    if isinstance(scale, tuple) and len(scale) != len(axes):
-        raise ValueError(f"--scale has {len(scale)} values; give one, or {len(axes)} (one per "
-                         f"axis {','.join(axes)}).")
+    _check_scale(args, axes)
     if scale is None and encoding in PAPER_SCALES:
         per_axis = tuple(matched_scale(encoding, side) for side in train_sides)
         scale = per_axis[0] if len(set(per_axis)) == 1 else per_axis
     elif scale is None:
         scale = 1.0
     return make_encoder(encoding, scale, random_state=args.seed)
+
+
+def _check_scale(args, axes):
+    """``--scale`` has one value or one per axis of ``axes`` (checked before any work)."""
+    if isinstance(args.scale, tuple) and len(args.scale) != len(axes):
+        raise ValueError(f"--scale has {len(args.scale)} values; give one, or {len(axes)} (one "
+                         f"per axis {','.join(axes)}).")
 
 
 def _read_photo(path, size):
@@ -590,6 +595,7 @@ def run_image(args):
     _check_side(size, MIN_IMAGE_SIDE, MAX_SIDE)
     # every combination of arguments is checked before anything is read, printed or fitted
     _std_points(args)
+    _check_scale(args, "xy")
     if args.tune and args.model != "ntk":
         raise ValueError("--tune searches the scale with the exact NTK: use --model ntk.")
     if args.tune and args.encoding in ("none", "basic"):
@@ -669,6 +675,7 @@ def run_video(args):
     size = args.size or (SYNTHETIC_SIDE if args.synthetic else MAX_VIDEO_SIDE)
     _check_side(size, 4, MAX_VIDEO_SIDE)
     _std_points(args)                     # every argument checked before the clip is read
+    _check_scale(args, "xyt")
     if args.synthetic:
         video = make_video(n_frames=args.frames, size=size, random_state=args.seed)
         source = "synthetic"
@@ -863,6 +870,7 @@ def run_inpaint(args):
     size = args.size or IMAGE_SIDE
     _check_side(size, MIN_IMAGE_SIDE, MAX_SIDE)
     _std_points(args)                     # every argument checked before any work
+    _check_scale(args, "xy")
     original, img = _read_photo(args.path, size)
     known = _known_pixels(args, img, original.shape[:2])
     from .recipes import inpaint          # torch: after the photo and the mask are read

@@ -361,6 +361,11 @@ CLI_CASES = [
     (["image", "{dir}/good.png", "--upscale", "0"], "positive integer"),
     (["image", "{dir}/good.png", "--std", "--std-points", "0"], "positive integer"),
     (["image", "{dir}/good.png", "--scale", "1,2,3"], "give one, or 2"),
+    # checked before the file is read: the scale's error, not the missing file's
+    (["image", "{dir}/missing.png", "--scale", "1,2,3"], "give one, or 2"),
+    (["inpaint", "{dir}/missing.png", "--hole", "1,1,2,2", "--scale", "1,2,3"],
+     "give one, or 2"),
+    (["video", "--synthetic", "--scale", "1,2"], "give one, or 3"),
     (["video", "--synthetic", "--frames", "6", "--keep-frames", "0,2,2"], "listed twice"),
     (["video", "--synthetic", "--frames", "6", "--keep-frames", "0,9"], "not in the clip"),
 ]
