@@ -328,7 +328,7 @@ class Solver:
         serve these points (families override; see :attr:`estimates`)."""
         return f"solver={self.name!r} has no {method!r} estimate"
 
-    def exact_variance(self, X, c, full=False, tol=None, declined=()):
+    def exact_variance(self, X, c, full=False, tol=None, declined=(), timed=True):
         """The exact variance (or covariance) at ``X`` of the ensemble at flow scale ``c``.
 
         The distribution over random initialisations of infinitely wide
@@ -351,8 +351,9 @@ class Solver:
         extrapolated cost exceeds ``settings.std_budget_seconds`` is refused
         with the numbers before the rest runs (a 48 x 48 x 20 clip's 41,472
         held-out voxels ran for half an hour without a word); ``declined``
-        (why the estimates could not serve) goes into that message. With
-        ``verbose`` a bar counts the points.
+        (why the estimates could not serve) goes into that message;
+        ``timed=False`` skips the check (an estimate's few exact points, whose
+        whole it budgets itself). With ``verbose`` a bar counts the points.
         """
         m, n = X.shape[0], self.X.shape[0]
         prior = self.kernel.with_kind("nngp")
@@ -364,7 +365,7 @@ class Solver:
                          "predict on fewer points at a time, or ask for return_std.")
         out = np.empty((m, m) if full else m)
         probe = self.settings.std_probe_points
-        timed = not full and probe < min(block, m)      # a first small block, timed alone
+        timed = timed and not full and probe < min(block, m)  # a first block, timed alone
         edges = [0] + ([probe] if timed else []) + list(range(block, m, block)) + [m]
         bar = _points_bar(m) if self.verbose and m > 1 else None
         began = time.perf_counter()

@@ -59,10 +59,13 @@ unknown pixels in 26 s (about 100 solves; exact per point: 0.24 s each, 16
 min), 0.2% at 32 random exact points.
 """
 
+import time
+
 import numpy as np
 
 from ..._grid import lattice_indices
 from ..._settings import SolverSettings
+from ..._validation import duration
 from .grid import to_axes
 
 
@@ -281,9 +284,16 @@ def lattice_variance(solver, X, c, tol=None):
     var : ndarray of shape (m,), or a str naming what the points lack
     """
     settings = solver.settings
-    if len(solver.grid.shape) != 2:
-        return "the whole-lattice std estimate serves 2-D image lattices only"
     tol = max(settings.std_probe_tol, solver.tol) if tol is None else tol
+    if len(solver.grid.shape) == 3:
+        if solver.masked:
+            return "on a video the std estimate needs a full training grid (no missing cells)"
+        # the frames' own 2-D lattices: the spatial kernel, at time lag 0
+        generator = solver.toeplitz.generator
+        corner = corner_size(generator[generator.shape[0] // 2], settings.corner)
+        return video_variance(solver, X, c, tol, corner)
+    if len(solver.grid.shape) != 2:
+        return "the whole-lattice std estimate serves image lattices and videos only"
     corner = corner_size(solver.toeplitz.generator, settings.corner)
     if solver.masked:
         return hole_variance(solver, X, c, tol, corner)
@@ -300,8 +310,83 @@ def lattice_variance(solver, X, c, tol=None):
         at[tuple(index.T)] = rows
         estimate = LatticeVariance(shape, corner, mirror=mirror, settings=settings,
                                    exact=lambda points: solver.exact_variance(
-                                       X[at[tuple(points.T)]], c, tol=tol))
+                                       X[at[tuple(points.T)]], c, tol=tol, timed=False))
         out[rows] = estimate.fill()[tuple(index.T)]
+    return out
+
+
+def video_variance(solver, X, c, tol, corner):
+    """The variance on a video, frame by frame: each held-out time's pixels a 2-D lattice.
+
+    At a fixed time the test pixels are a whole image lattice, and its map
+    has the image's shape, flat inside and rising at the spatial edges, at a
+    level set by the distance to the training frames: each frame is
+    estimated by :class:`LatticeVariance` (frames too small for four corner
+    blocks exactly). The grid's central inversion maps frame ``t`` onto its
+    mirror frame with the image inverted, so of each mirror pair one frame is
+    solved. The cost is a 2-D lattice's per frame: after the first frame the
+    whole is extrapolated, and past ``settings.std_budget_seconds`` this
+    returns why (``"auto"`` goes on to the next method).
+
+    Returns
+    -------
+    var : ndarray of shape (m,), or a str naming why it cannot serve
+    """
+    grid, settings = solver.grid, solver.settings
+    why = ("on a video the std estimate needs test points that fill whole 2-D lattices at "
+           "each of their times (e.g. every pixel of the held-out frames)")
+    fine = grid.locate(X, settings.max_fine_factor)
+    if fine is None:
+        return why
+    r, index = fine
+    sums = r * (np.array(grid.shape) - 1)        # the inversion on the fine grid: f -> sums - f
+    frames = np.unique(index[:, 0])
+    to_solve = len({min(t, sums[0] - t) for t in frames})
+    out = np.empty(X.shape[0])
+    done = {}                     # frame -> (its pixels' flat fine positions sorted, variances)
+    # flat keys of the pixels' fine positions and of their mirror images alike
+    spatial, images = index[:, 1:], sums[1:] - index[:, 1:]
+    low = np.minimum(spatial.min(axis=0), images.min(axis=0))
+    dims = np.maximum(spatial.max(axis=0), images.max(axis=0)) - low + 1
+
+    def key(points):
+        return np.ravel_multi_index((points - low).T, dims)
+
+    start, solved = time.perf_counter(), 0
+    for t in frames:
+        rows = np.flatnonzero(index[:, 0] == t)
+        flat = key(spatial[rows])
+        twin = done.get(sums[0] - t)
+        if twin is not None:
+            mirrored = key(images[rows])
+            at = np.clip(np.searchsorted(twin[0], mirrored), 0, twin[0].size - 1)
+            if np.array_equal(twin[0][at], mirrored):
+                out[rows] = twin[1][at]
+                continue
+        if solved == 1 and (time.perf_counter() - start) * to_solve > settings.std_budget_seconds:
+            return (f"the frame-by-frame std estimate would take about "
+                    f"{duration((time.perf_counter() - start) * to_solve)} ({to_solve} frames), "
+                    f"over the {duration(settings.std_budget_seconds)} budget")
+        try:
+            position, shape = lattice_indices(X[rows][:, :2])
+        except ValueError:
+            return why
+        position, shape = to_axes(position), tuple(to_axes(shape).tolist())
+        if min(shape) < 4 * corner:
+            var = solver.exact_variance(X[rows], c, tol=tol)
+        else:
+            at = np.empty(shape, dtype=np.int64)
+            at[tuple(position.T)] = rows
+
+            def exact(points, at=at):
+                return solver.exact_variance(X[at[tuple(points.T)]], c, tol=tol, timed=False)
+
+            var = LatticeVariance(shape, corner, exact, settings=settings).fill()[
+                tuple(position.T)]
+        out[rows] = var
+        order = np.argsort(flat)
+        done[t] = (flat[order], var[order])
+        solved += 1
     return out
 
 
@@ -350,7 +435,7 @@ def hole_variance(solver, X, c, tol, corner):
     at[tuple(position.T)] = np.arange(X.shape[0])
 
     def exact(points):
-        return solver.exact_variance(X[at[tuple(points.T)]], c, tol=tol)
+        return solver.exact_variance(X[at[tuple(points.T)]], c, tol=tol, timed=False)
 
     estimate = LatticeVariance(shape, corner, exact, settings=settings, hole=True)
     var = estimate.fill()
