@@ -369,34 +369,40 @@ class Solver:
         edges = [0] + ([probe] if timed else []) + list(range(block, m, block)) + [m]
         bar = _points_bar(m) if self.verbose and m > 1 else None
         began = time.perf_counter()
-        for start, stop in zip(edges[:-1], edges[1:]):
-            if timed and start == probe:
-                self._check_std_budget(m, probe, time.perf_counter() - began, declined)
-            Xb = X[start:stop]
-            Kt = self.cross_kernel(prior, Xb)           # K(X_train, x): n x b
-            if not (ntk or full):  # one quadratic form per point
-                out[start:stop] = prior.diagonal(Xb) - self.quadratic_forms(Kt, 2 * c, tol)
+        try:
+            for start, stop in zip(edges[:-1], edges[1:]):
+                if timed and start == probe:
+                    self._check_std_budget(m, probe, time.perf_counter() - began, declined)
+                Xb = X[start:stop]
+                Kt = self.cross_kernel(prior, Xb)           # K(X_train, x): n x b
+                if not (ntk or full):  # one quadratic form per point
+                    out[start:stop] = prior.diagonal(Xb) - self.quadratic_forms(Kt, 2 * c, tol)
+                elif full:
+                    return self._covariance(X, prior, Kt, Xb, c, tol, ntk)
+                else:
+                    out[start:stop] = prior.diagonal(Xb) + sum(
+                        s * np.einsum("ij,ij->j", a, b)
+                        for a, b, s in self._variance_terms(Kt, Xb, c, tol, ntk))
                 if bar is not None:
                     bar.update(stop - start)
-                continue
-            if ntk:
-                Th = self.cross_kernel(self.kernel, Xb)
-                U = self.apply(Th, [c], tol)[0]         # A_c Th(X, x)
-                terms = [(U, self.prior_matvec(U), 1.0), (Kt, U, -2.0)]
-            else:
-                terms = [(Kt, self.apply(Kt, [2 * c], tol)[0], -1.0)]
-            if full:
-                cov = prior(X) + sum(s * matmul(a.T, b) for a, b, s in terms)
-                if bar is not None:
-                    bar.close()
-                return (cov + cov.T) / 2
-            out[start:stop] = prior.diagonal(Xb) + sum(
-                s * np.einsum("ij,ij->j", a, b) for a, b, s in terms)
+        finally:
             if bar is not None:
-                bar.update(stop - start)
-        if bar is not None:
-            bar.close()
+                bar.close()
         return out
+
+    def _variance_terms(self, Kt, Xb, c, tol, ntk):
+        """The products whose column sums (variance) or matrix (covariance) complete
+        ``K(x, x)``: ``[(a, b, sign)]``, see :meth:`exact_variance`."""
+        if ntk:
+            Th = self.cross_kernel(self.kernel, Xb)
+            U = self.apply(Th, [c], tol)[0]         # A_c Th(X, x)
+            return [(U, self.prior_matvec(U), 1.0), (Kt, U, -2.0)]
+        return [(Kt, self.apply(Kt, [2 * c], tol)[0], -1.0)]
+
+    def _covariance(self, X, prior, Kt, Xb, c, tol, ntk):
+        cov = prior(X) + sum(s * matmul(a.T, b)
+                             for a, b, s in self._variance_terms(Kt, Xb, c, tol, ntk))
+        return (cov + cov.T) / 2
 
     def _check_std_budget(self, m, timed, seconds, declined=()):
         """ValueError before the rest of an exact variance whose first ``timed`` of ``m``
