@@ -69,7 +69,10 @@ def row(benchmark, case, ours, reference, ref_name, goal="", note="", headline=N
 
 
 def seconds(value):
-    """A duration as the headline table writes it: ``"0.34 s"``, ``"33 s"``, ``"3.4 min"``."""
+    """A duration as the headline table writes it: ``"0.34 s"``, ``"33 s"``, ``"12.6 min"``,
+    ``"3.1 h"``."""
+    if value >= 7200:
+        return f"{value / 3600:.1f} h"
     if value >= 600:
         return f"{value / 60:.1f} min"
     return f"{value:.2g} s" if value < 10 else f"{value:.0f} s"

@@ -112,10 +112,18 @@ NOTES = {
               "circulant): 1024^2 at scale 40 151 -> 30 iterations, 29.3 -> 22.5 units; "
               "2048^2 at scale 80 423 -> 58 iterations, 389 -> 143 units (554 -> 202 s), "
               "peak 6.1 -> 6.7 GB; the other rows do not use them (contrast below 4, or "
-              "a video's exact frame axis) and are unchanged.",
+              "a video's exact frame axis) and are unchanged. Below 1024^2 the lines must "
+              "stand further above the circulant (4 x 2^20 / n) to repay their set-up (2 m "
+              "circulant solves): 512^2 at scale 20 (contrast 8.6) took 18 iterations but "
+              "6.9 s with them, 60 iterations and 3.1 s without (issue 25: 5.6 -> 3.1 GEMM "
+              "units). Finite-t fits keep their Lanczos vectors (up to 1 GiB) instead of "
+              "replaying the recurrence: a third of a scale search's fold time.",
     "scale": "The 512^2 and 1024^2 training grids come from china.jpg upsampled from 427 px, "
              "smooth at that scale, hence their high PSNR. Dense and Nystroem rows: ratio = "
-             "their time / the exact FFT solver's time.",
+             "their time / the exact FFT solver's time. These rows and section krylov's "
+             "come from one run on one commit: the 1024^2 lattice at t = None (scale 40, "
+             "depth 4) is the same case in both, measured twice (before, this table still "
+             "showed a run from before the spectral lines: 204 s and 240 iterations).",
 }
 
 
