@@ -4,8 +4,10 @@ The family's parts, one concern a module: :mod:`.grid` (the grid and the
 only conversion between coordinate columns and array axes), :mod:`.lags`
 (the kernel on the grid's lags), :mod:`.operator` (FFT matvecs),
 :mod:`.precond` with :mod:`.deflation` and :mod:`.lines` (CG's
-preconditioner and its choice), :mod:`.variance` (the whole-lattice std
-estimate). This module fits, predicts and gives cross kernels.
+preconditioner and its choice), :mod:`.predict` (predictions on
+refinements, shared with the dense solvers), :mod:`.variance` (the
+whole-lattice std estimate). This module fits, predicts and gives cross
+kernels.
 """
 
 import numpy as np
@@ -25,7 +27,8 @@ class FFTSolver(KrylovSolver):
 
     Needs a stationary encoder and training coordinates on one regular grid:
     every point of it, or any subset (a *masked* grid, whose operator is the
-    bounding grid's scattered and gathered through the mask;
+    bounding grid's scattered and gathered through the mask, or, for whole
+    kept frames, the frames' own :class:`~.operator.FrameKernel`;
     :class:`~.grid.Grid` raises otherwise). Predictions on any refinement of
     the training grid are one FFT convolution of the coefficients on the
     bounding grid (zeros in its empty cells); elsewhere the dense blocks.
