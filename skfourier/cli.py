@@ -555,14 +555,14 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def _encoder_for(args, train_sides, axes):
-    """The encoder of ``--encoding`` / ``--scale``; by default the paper's scale carried to
-    the training grid, per axis (``train_sides``: pixels of each axis, x first)."""
+def _encoder_for(args, train_sides):
+    """The encoder of ``--encoding`` / ``--scale`` (its length checked by
+    :func:`_check_scale`); by default the paper's scale carried to the training grid, per
+    axis (``train_sides``: pixels of each axis, x first)."""
     from .recipes import PAPER_SCALES, make_encoder, matched_scale
 
     encoding = args.encoding
     scale = args.scale
-    _check_scale(args, axes)
     if scale is None and encoding in PAPER_SCALES:
         per_axis = tuple(matched_scale(encoding, side) for side in train_sides)
         scale = per_axis[0] if len(set(per_axis)) == 1 else per_axis
@@ -625,7 +625,7 @@ def run_image(args):
         # x and y each span [0, 1): the paper's scale is carried per axis
         # the paper's scale carried to the training grid: the whole image's with --keep
         train_sides = (W, H) if args.keep is not None else ((W + 1) // 2, (H + 1) // 2)
-        encoder = _encoder_for(args, train_sides, "xy")
+        encoder = _encoder_for(args, train_sides)
         search = None
         if args.tune:
             search = _tune(args, img, encoder)
@@ -699,7 +699,7 @@ def run_video(args):
         which = f"every {_ordinal(keep_every)} frame"
     with _Output(args.out) as output:
         side = max(video.shape[1:3])
-        encoder = _encoder_for(args, (side, side, side), "xyt")
+        encoder = _encoder_for(args, (side, side, side))
         print(f"fitting {args.model} on {which} of {T} frames ...", file=sys.stderr)
         result = interpolate_video(video, encoder, keep_every=keep_every,
                                    keep_frames=args.keep_frames, model=args.model,
@@ -876,7 +876,7 @@ def run_inpaint(args):
     from .recipes import inpaint          # torch: after the photo and the mask are read
     H, W = img.shape[:2]
     with _Output(args.out) as output:
-        encoder = _encoder_for(args, (W, H), "xy")
+        encoder = _encoder_for(args, (W, H))
         print(f"fitting {args.model} with {encoder.encoding} features (scale "
               f"{_format_scale(encoder.scale)}) on the {int(known.sum())} known pixels of a "
               f"{W} x {H} image ...", file=sys.stderr)

@@ -76,12 +76,17 @@ class FFTSolver(KrylovSolver):
         at most ``settings.max_frames`` of them and their blocks (``m x m`` complex per
         spatial frequency, twice: operator and preconditioner) within a quarter of the
         memory budget: solved on those frames alone (:class:`~.operator.FrameKernel`).
-        Else ``None`` (the bounding grid through the mask)."""
-        frames = self.grid.frames
-        if frames is None or frames.size > self.settings.max_frames:
-            return None
-        frequencies = np.prod([2 * n for n in self.grid.shape[1:]]) // 2
-        return frames if 32 * frames.size ** 2 * frequencies <= memory_budget() // 4 else None
+        Else ``None`` (the bounding grid through the mask). Found once (a sort of the
+        observed cells)."""
+        def build():
+            frames = self.grid.frames
+            if frames is None or frames.size > self.settings.max_frames:
+                return None
+            frequencies = np.prod([2 * n for n in self.grid.shape[1:]]) // 2
+            fits = 32 * frames.size ** 2 * frequencies <= memory_budget() // 4
+            return frames if fits else None
+
+        return self._cached("frames", build)
 
     @property
     def toeplitz(self):

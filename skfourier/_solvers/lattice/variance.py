@@ -255,6 +255,13 @@ def _scale(values, line):
     return np.maximum(np.abs(values), 1e-3 * np.max(np.abs(line)))
 
 
+def _exact_at(solver, X, at, c, tol):
+    """``exact(points)`` for :class:`LatticeVariance`: the exact variance at lattice indices
+    ``points``, row ``at[point]`` of ``X``. Not budgeted call by call: the estimate's few
+    exact points are its cost, which the estimate bounds as a whole."""
+    return lambda points: solver.exact_variance(X[at[tuple(points.T)]], c, tol=tol, timed=False)
+
+
 def lattice_variance(solver, X, c, tol=None):
     """The ensemble's variance at ``X`` by the whole-lattice estimate, or why it cannot serve.
 
@@ -308,9 +315,8 @@ def lattice_variance(solver, X, c, tol=None):
             continue
         at = np.empty(shape, dtype=np.int64)
         at[tuple(index.T)] = rows
-        estimate = LatticeVariance(shape, corner, mirror=mirror, settings=settings,
-                                   exact=lambda points: solver.exact_variance(
-                                       X[at[tuple(points.T)]], c, tol=tol, timed=False))
+        estimate = LatticeVariance(shape, corner, _exact_at(solver, X, at, c, tol),
+                                   mirror=mirror, settings=settings)
         out[rows] = estimate.fill()[tuple(index.T)]
     return out
 
@@ -363,10 +369,11 @@ def video_variance(solver, X, c, tol, corner):
             if np.array_equal(twin[0][at], mirrored):
                 out[rows] = twin[1][at]
                 continue
-        if solved == 1 and (time.perf_counter() - start) * to_solve > settings.std_budget_seconds:
-            return (f"the frame-by-frame std estimate would take about "
-                    f"{duration((time.perf_counter() - start) * to_solve)} ({to_solve} frames), "
-                    f"over the {duration(settings.std_budget_seconds)} budget")
+        expected = (time.perf_counter() - start) * to_solve
+        if solved == 1 and expected > settings.std_budget_seconds:
+            return (f"the frame-by-frame std estimate would take about {duration(expected)} "
+                    f"({to_solve} frames), over the {duration(settings.std_budget_seconds)} "
+                    "budget")
         try:
             position, shape = lattice_indices(X[rows][:, :2])
         except ValueError:
@@ -377,12 +384,8 @@ def video_variance(solver, X, c, tol, corner):
         else:
             at = np.empty(shape, dtype=np.int64)
             at[tuple(position.T)] = rows
-
-            def exact(points, at=at):
-                return solver.exact_variance(X[at[tuple(points.T)]], c, tol=tol, timed=False)
-
-            var = LatticeVariance(shape, corner, exact, settings=settings).fill()[
-                tuple(position.T)]
+            var = LatticeVariance(shape, corner, _exact_at(solver, X, at, c, tol),
+                                  settings=settings).fill()[tuple(position.T)]
         out[rows] = var
         order = np.argsort(flat)
         done[t] = (flat[order], var[order])
@@ -433,10 +436,7 @@ def hole_variance(solver, X, c, tol, corner):
                 f"half width), got {' x '.join(map(str, to_axes(shape)))}")
     at = np.empty(shape, dtype=np.int64)
     at[tuple(position.T)] = np.arange(X.shape[0])
-
-    def exact(points):
-        return solver.exact_variance(X[at[tuple(points.T)]], c, tol=tol, timed=False)
-
+    exact = _exact_at(solver, X, at, c, tol)
     estimate = LatticeVariance(shape, corner, exact, settings=settings, hole=True)
     var = estimate.fill()
     unsolved = np.flatnonzero(np.isnan(estimate.values.ravel()))
