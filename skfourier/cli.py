@@ -182,7 +182,8 @@ def _fit_options(parser):
 
 def _std_options(parser, what, default, how=None):
     how = how or ("exact, a solve per point on the training grid (past "
-                  f"{EXACT_STD_POINTS} points of a whole image lattice, the FFT solver's "
+                  f"{EXACT_STD_POINTS} points of a whole image lattice, or of the same pixels "
+                  "in every frame of a video, the FFT solver's "
                   "estimate from a few such solves, within 1%%)")
     parser.add_argument("--std", action="store_true",
                         help="also the predictive std of the infinite-width ensemble (--model "

@@ -1,4 +1,4 @@
-"""The predictive variance of a whole image lattice from a few exact values.
+"""The predictive variance of a whole image lattice, or video, from a few exact values.
 
 On a regular lattice of test points (one offset from the training grid) the
 ensemble's variance is a function of the position only through the grid's
@@ -214,18 +214,9 @@ class LatticeVariance:
         return positions, line[positions]
 
     def _midpoints(self, axis):
-        """Midpoints of the gaps between nodes whose values differ, or next to a node that
-        the line through its neighbours misses (a peak between two equal nodes)."""
-        positions, v = self._known(axis)
-        scale = _scale(np.minimum(np.abs(v[:-1]), np.abs(v[1:])), v)
-        rtol = self.settings.refine_rtol
-        refine = np.abs(np.diff(v)) > rtol * scale
-        w = (positions[1:-1] - positions[:-2]) / (positions[2:] - positions[:-2])
-        bent = np.abs(v[1:-1] - (1 - w) * v[:-2] - w * v[2:]) > rtol * scale[1:]
-        refine[:-1] |= bent
-        refine[1:] |= bent
-        refine &= np.diff(positions) > 1
-        return (positions[:-1][refine] + positions[1:][refine]) // 2
+        """Midpoints of the gaps between the centre line's nodes where it changes
+        (:func:`_refine`)."""
+        return _refine(*self._known(axis), self.settings.refine_rtol)
 
     def _profile(self, axis):
         positions, v = self._known(axis)
@@ -247,6 +238,20 @@ class LatticeVariance:
             values[todo] = self.exact(np.column_stack(np.unravel_index(todo, self.shape)))
             self.n_solved += todo.size
         values[flat] = values[canon]
+
+
+def _refine(positions, v, rtol):
+    """Midpoints of the gaps between nodes at ``positions`` (ascending) whose values ``v``
+    differ by more than ``rtol``, or next to a node that the line through its neighbours
+    misses by as much (a peak between two equal nodes)."""
+    scale = _scale(np.minimum(np.abs(v[:-1]), np.abs(v[1:])), v)
+    refine = np.abs(np.diff(v)) > rtol * scale
+    w = (positions[1:-1] - positions[:-2]) / (positions[2:] - positions[:-2])
+    bent = np.abs(v[1:-1] - (1 - w) * v[:-2] - w * v[2:]) > rtol * scale[1:]
+    refine[:-1] |= bent
+    refine[1:] |= bent
+    refine &= np.diff(positions) > 1
+    return (positions[:-1][refine] + positions[1:][refine]) // 2
 
 
 def _scale(values, line):
@@ -271,12 +276,14 @@ def lattice_variance(solver, X, c, tol=None):
     (:func:`corner_size`) are estimated by :class:`LatticeVariance`, the
     smaller ones computed exactly. On a masked training grid the test points
     must be the missing cells of a rectangle, a hole (:func:`hole_variance`).
-    Exact values come from a solve per point, in the corners and at nodes of
-    the centre row and column only (a 256 x 256 lattice at scale 10: 49-107
-    of 65,536 points; mirror images share a solve), stopped at a relative
-    residual of ``tol``, by default ``settings.std_probe_tol`` or the
-    solver's if larger: that moves the std by ~1e-5 of itself, where the
-    solver's 1e-8 takes twice the steps.
+    On a video's full training grid, the same pixels in every test frame
+    (:func:`video_variance`). Exact values come from a solve per point, in
+    the corners and at nodes of the centre row and column only (a 256 x 256
+    lattice at scale 10: 49-107 of 65,536 points; mirror images share a
+    solve), stopped at a relative residual of ``tol``, by default
+    ``settings.std_probe_tol`` or the solver's if larger: that moves the std
+    by ~1e-5 of itself (a 256^2 x 100 clip: 7e-6 in 14 CG steps, 36 at 1e-6
+    and more at the solver's 1e-8).
 
     Parameters
     ----------
@@ -322,75 +329,265 @@ def lattice_variance(solver, X, c, tol=None):
 
 
 def video_variance(solver, X, c, tol, corner):
-    """The variance on a video, frame by frame: each held-out time's pixels a 2-D lattice.
+    """The variance on a video's test voxels: a level per frame times a spatial shape.
 
-    At a fixed time the test pixels are a whole image lattice, and its map
-    has the image's shape, flat inside and rising at the spatial edges, at a
-    level set by the distance to the training frames: each frame is
-    estimated by :class:`LatticeVariance` (frames too small for four corner
-    blocks exactly). The grid's central inversion maps frame ``t`` onto its
-    mirror frame with the image inverted, so of each mirror pair one frame is
-    solved. The cost is a 2-D lattice's per frame: after the first frame the
-    whole is extrapolated, and past ``settings.std_budget_seconds`` this
-    returns why (``"auto"`` goes on to the next method).
+    The test points must be the same whole 2-D lattice of pixels at each of
+    their times (e.g. every pixel of the held-out frames): the estimate is
+    :class:`VideoVariance`, checked at ``settings.hole_checks`` voxels solved
+    exactly (half of them near the spatial edges, where the model differs
+    most); a miss over ``settings.hole_check_rtol`` returns why, as does a
+    cost past ``settings.std_budget_seconds`` extrapolated from the first
+    solves (``"auto"`` goes on to the next method). Pixels fewer than four
+    corner blocks a side are exact.
 
     Returns
     -------
     var : ndarray of shape (m,), or a str naming why it cannot serve
     """
-    grid, settings = solver.grid, solver.settings
-    why = ("on a video the std estimate needs test points that fill whole 2-D lattices at "
-           "each of their times (e.g. every pixel of the held-out frames)")
-    fine = grid.locate(X, settings.max_fine_factor)
+    grid = solver.grid
+    why = ("on a video the std estimate needs test points that are the same whole 2-D lattice "
+           "of pixels at each of their times (e.g. every pixel of the held-out frames)")
+    fine = grid.locate(X, solver.settings.max_fine_factor)
     if fine is None:
         return why
     r, index = fine
-    sums = r * (np.array(grid.shape) - 1)        # the inversion on the fine grid: f -> sums - f
-    frames = np.unique(index[:, 0])
-    to_solve = len({min(t, sums[0] - t) for t in frames})
-    out = np.empty(X.shape[0])
-    done = {}                     # frame -> (its pixels' flat fine positions sorted, variances)
-    # flat keys of the pixels' fine positions and of their mirror images alike
-    spatial, images = index[:, 1:], sums[1:] - index[:, 1:]
-    low = np.minimum(spatial.min(axis=0), images.min(axis=0))
-    dims = np.maximum(spatial.max(axis=0), images.max(axis=0)) - low + 1
+    times, at_time = np.unique(index[:, 0], return_inverse=True)
+    pixels, at_pixel = np.unique(index[:, 1:], axis=0, return_inverse=True)
+    cell = at_time * len(pixels) + at_pixel
+    if X.shape[0] != times.size * len(pixels) or np.unique(cell).size != X.shape[0]:
+        return why
+    try:
+        position, shape = lattice_indices(to_axes(pixels).astype(np.float64))
+    except ValueError:
+        return why
+    position, shape = to_axes(position), tuple(to_axes(shape).tolist())
+    if min(shape) < 4 * corner:
+        return solver.exact_variance(X, c, tol=tol)
+    order = np.lexsort(position.T[::-1])          # the pixels in C order of their lattice
+    lattice = pixels[order].reshape(shape + (2,))
+    estimate = VideoVariance(_Voxels(solver, r, c, tol), r[0], times, lattice, corner,
+                             solver.settings)
+    var = estimate.fill()
+    if isinstance(var, str):
+        return var
+    # back to the points' order: cell (time, pixel) of each row, pixels as sorted by unique
+    rank = np.empty(len(pixels), dtype=np.int64)
+    rank[order] = np.arange(len(pixels))
+    return var.reshape(times.size, -1)[at_time, rank[at_pixel]]
 
-    def key(points):
-        return np.ravel_multi_index((points - low).T, dims)
 
-    start, solved = time.perf_counter(), 0
-    for t in frames:
-        rows = np.flatnonzero(index[:, 0] == t)
-        flat = key(spatial[rows])
-        twin = done.get(sums[0] - t)
-        if twin is not None:
-            mirrored = key(images[rows])
-            at = np.clip(np.searchsorted(twin[0], mirrored), 0, twin[0].size - 1)
-            if np.array_equal(twin[0][at], mirrored):
-                out[rows] = twin[1][at]
-                continue
-        expected = (time.perf_counter() - start) * to_solve
-        if solved == 1 and expected > settings.std_budget_seconds:
-            return (f"the frame-by-frame std estimate would take about {duration(expected)} "
-                    f"({to_solve} frames), over the {duration(settings.std_budget_seconds)} "
-                    "budget")
-        try:
-            position, shape = lattice_indices(X[rows][:, :2])
-        except ValueError:
-            return why
-        position, shape = to_axes(position), tuple(to_axes(shape).tolist())
-        if min(shape) < 4 * corner:
-            var = solver.exact_variance(X[rows], c, tol=tol)
-        else:
-            at = np.empty(shape, dtype=np.int64)
-            at[tuple(position.T)] = rows
-            var = LatticeVariance(shape, corner, _exact_at(solver, X, at, c, tol),
-                                  settings=settings).fill()[tuple(position.T)]
-        out[rows] = var
-        order = np.argsort(flat)
-        done[t] = (flat[order], var[order])
-        solved += 1
-    return out
+class _Voxels:
+    """Exact variances at voxels of the fine grid (refinement ``r``), each pair of mirror
+    images under the grid's central inversion solved once, every value kept."""
+
+    def __init__(self, solver, r, c, tol):
+        self.solver, self.r, self.c, self.tol = solver, r, c, tol
+        self.sums = r * (np.array(solver.grid.shape) - 1)
+        self.known = {}
+
+    def __call__(self, fine):
+        """Variances at the fine indices ``fine`` (k, 3), solving the unknown ones at once."""
+        keys = [min(tuple(f), tuple(self.sums - f)) for f in np.asarray(fine).tolist()]
+        todo = sorted(set(keys) - set(self.known))
+        if todo:
+            grid = self.solver.grid
+            coords = to_axes(grid.origin + np.array(todo) * grid.spacing / self.r)
+            values = self.solver.exact_variance(coords, self.c, tol=self.tol, timed=False)
+            self.known.update(zip(todo, values))
+        return np.array([self.known[k] for k in keys])
+
+
+class VideoVariance:
+    """The variance at a video's test voxels from exact values at a few of them.
+
+    Between two training frames the variance at a test frame is set by its
+    time offset from them, nearly the same in every gap: the frames of one
+    offset (a *class*) lie on a line of period one training step, and their
+    maps have one shape, flat inside and rising towards the spatial edges by
+    an amount that depends on the offset (a 64^2 clip keeping every 10th
+    frame: corners +10% one frame from a training frame, +5% at five; +10.1%,
+    +10.8% and +10.2% at frames 1, 41 and 91). So
+
+        var(t, i, j) = L(t) (1 + D_t(i, j)),
+
+    with ``L`` the variance at the frame's centre pixel, exact at nodes along
+    each class' line (both ends and the middle; midpoints added while
+    neighbouring nodes differ by more than
+    ``SolverSettings.refine_rtol``) and interpolated between, and ``D_t`` the
+    relative shape of the class' middle frame, and of each end whose level
+    differs from the middle's by more than ``SolverSettings.frame_shape_rtol``
+    (past the last training frame the map changes: corners +3% at 95 where
+    the level is 34% higher; at 1, 1.3% from the middle's, within 0.7%),
+    interpolated along the line. A shape is :class:`LatticeVariance`'s map,
+    or flat where the frame's four corners and four edge midpoints lie within
+    ``SolverSettings.flat_rtol`` of its centre (a 256^2 clip at scale 10:
+    within 0.2%).
+    The two frames of a mirror pair under the grid's inversion share every
+    solve.
+
+    Parameters
+    ----------
+    voxels : _Voxels
+        Exact variances by fine index.
+    r : int
+        The fine grid's refinement in time (training step / test step).
+    times : ndarray of int
+        The test frames' fine time indices, ascending.
+    lattice : ndarray of shape (n_y, n_x, 2)
+        The test pixels' fine spatial indices, a whole 2-D lattice.
+    corner : int
+        As :class:`LatticeVariance`.
+    settings : SolverSettings
+    """
+
+    def __init__(self, voxels, r, times, lattice, corner, settings):
+        self.voxels, self.r, self.times, self.lattice = voxels, r, times, lattice
+        self.corner, self.settings = corner, settings
+        self.shape = lattice.shape[:2]
+        sums = voxels.sums
+        # the pixels' own inversion (index sums) where the grid's maps the lattice onto itself
+        low, step = lattice[0, 0], lattice[-1, -1] - lattice[0, 0]
+        step = np.maximum(step, 1) // np.maximum(np.array(self.shape) - 1, 1)
+        mirror, remainder = np.divmod(sums[1:] - 2 * low, step)
+        self.mirror = None if remainder.any() else mirror
+        # whether the inversion maps the pixels onto themselves: a frame's mirror image is
+        # then its twin frame's pixels, inverted
+        self.symmetric = self.mirror is not None and np.array_equal(
+            self.mirror, np.array(self.shape) - 1)
+        centres = [None] * 2 if self.mirror is None else self.mirror
+        self.centre = tuple(m // 2 if m is not None and m % 2 == 0 and 0 <= m // 2 < n
+                            else n // 2 for n, m in zip(self.shape, centres))
+
+    def _at(self, t, pixels):
+        """Fine indices of the voxels at time ``t`` and lattice ``pixels`` (k, 2)."""
+        spatial = self.lattice[tuple(np.asarray(pixels).reshape(-1, 2).T)]
+        return np.column_stack([np.full(len(spatial), t), spatial])
+
+    def _levels(self, frames):
+        """Exact values at the centre pixel of ``frames`` (fine time indices; see
+        :meth:`_probes`)."""
+        return dict(zip(frames, self.voxels(np.concatenate([self._at(t, self._probes(t)[0])
+                                                            for t in frames]))))
+
+    def fill(self):
+        """The variance map, shape ``(len(times), n_y, n_x)``, or a str saying why not."""
+        settings, r = self.settings, self.r
+        classes = [self.times[self.times % r == o] for o in np.unique(self.times % r)]
+        # each class' middle: its frame nearest the clip's centre, so that the middles of
+        # two classes that mirror each other are mirror images too
+        middles = [line[np.argmin(np.abs(2 * line - self.voxels.sums[0]))] for line in classes]
+        began = time.perf_counter()
+        level = self._levels(sorted({int(t) for line, middle in zip(classes, middles)
+                                     for t in (line[0], middle, line[-1])}))
+        while True:                          # refine each class' line where it changes
+            extra = []
+            for line in classes:
+                at = np.flatnonzero(np.isin(line, list(level)))
+                values = np.array([level[line[k]] for k in at])
+                extra += line[_refine(at, values, settings.refine_rtol)].tolist()
+            if not extra:
+                break
+            level.update(self._levels(sorted(set(extra))))
+        floor = 1e-3 * max(level.values())
+        # shapes: each class' middle, and the ends whose level moved away from it
+        wanted = {}
+        for line, middle in zip(classes, middles):
+            for t in (line[0], middle, line[-1]):
+                if level[middle] > floor and (t == middle or abs(level[t] - level[middle]) >
+                                              settings.frame_shape_rtol * level[middle]):
+                    wanted.setdefault(line[0] % r, set()).add(t)
+        # and their mirror images, at no cost: the same solves
+        for t in [t for ts in wanted.values() for t in ts]:
+            twin = self.voxels.sums[0] - t
+            if twin in self.times:
+                wanted.setdefault(twin % r, set()).add(twin)
+        edges = self.voxels(np.concatenate([self._at(t, self._probes(t)) for ts in
+                                            wanted.values() for t in ts])).reshape(-1, 9)
+        flat = dict(zip([t for ts in wanted.values() for t in ts],
+                        np.all(np.abs(edges / edges[:, :1] - 1) <= settings.flat_rtol, axis=1)))
+        solves = len(self.voxels.known)
+        expected = ((time.perf_counter() - began) / solves *
+                    (solves + 10 * self.corner * (len(flat) - sum(flat.values())) / 2 +
+                     settings.hole_checks))
+        if expected > settings.std_budget_seconds:
+            return (f"the video's std estimate would take about {duration(expected)}, over "
+                    f"the {duration(settings.std_budget_seconds)} budget")
+        self._shapes = {}
+        shapes = {t: 0.0 if is_flat else self._shape(t) for t, is_flat in flat.items()}
+        out = np.empty((len(self.times),) + self.shape)
+        for line in classes:
+            nodes = line[np.isin(line, list(level))]
+            levels = np.interp(line, nodes, [level[t] for t in nodes])
+            at = np.array(sorted(wanted.get(line[0] % r, [])))
+            for t, value in zip(line, levels):
+                out[np.searchsorted(self.times, t)] = value * (1.0 + self._between(shapes, at, t))
+        return self._check(out)
+
+    def _probes(self, t):
+        """Frame ``t``'s centre pixel, then its four corners and the four ends of its centre
+        lines; on the later frame of a mirror pair, the mirror images of the earlier one's,
+        so that the two share every solve."""
+        (c0, c1), (n0, n1) = self.centre, self.shape
+        probes = np.array([(c0, c1), (0, 0), (0, n1 - 1), (n0 - 1, 0), (n0 - 1, n1 - 1),
+                           (0, c1), (n0 - 1, c1), (c0, 0), (c0, n1 - 1)])
+        later = t > self.voxels.sums[0] - t
+        return self.mirror - probes if later and self.symmetric else probes
+
+    def _shape(self, t):
+        """Frame ``t``'s map relative to its centre (:class:`LatticeVariance`), mirror
+        symmetric where the grid's inversion maps the frame onto itself; the later frame
+        of a mirror pair reads the earlier one's, inverted."""
+        twin = self.voxels.sums[0] - t
+        if t in self._shapes:
+            return self._shapes[t]
+        if twin < t and self.symmetric:
+            return self._shape(twin)[::-1, ::-1]
+        mirror = self.mirror if twin == t else None
+        values = LatticeVariance(self.shape, self.corner,
+                                 lambda pixels: self.voxels(self._at(t, pixels)),
+                                 mirror=mirror, settings=self.settings).fill()
+        self._shapes[t] = values / values[tuple(self._probes(t)[0])] - 1.0
+        return self._shapes[t]
+
+    @staticmethod
+    def _between(shapes, at, t):
+        """The shape at frame ``t`` of a class whose shapes are known at frames ``at``
+        (ascending; none: flat): linear between the two around ``t``, the nearest past
+        either end."""
+        if not at.size:
+            return 0.0
+        k = np.clip(np.searchsorted(at, t), 1, max(1, at.size - 1))
+        if at.size == 1 or t <= at[0] or t >= at[-1]:
+            return shapes[at[0] if t <= at[0] else at[-1]]
+        w = (t - at[k - 1]) / (at[k] - at[k - 1])
+        return (1 - w) * shapes[at[k - 1]] + w * shapes[at[k]]
+
+    def _check(self, out):
+        """``out`` with exact values at ``settings.hole_checks`` random voxels, half of them
+        within a corner's side of a spatial edge; a str if one misses by more than
+        ``settings.hole_check_rtol`` (std, relative)."""
+        settings = self.settings
+        rng = np.random.default_rng(0)
+        k = settings.hole_checks
+        size = np.array(self.shape)
+        pixels = (rng.random((k, 2)) * size).astype(np.int64)
+        # the first half: one axis within a corner's side of either of its ends
+        near = rng.integers(0, 2, size=k // 2)
+        depth = rng.integers(0, self.corner, size=k // 2)
+        far = rng.random(k // 2) < 0.5
+        pixels[np.arange(k // 2), near] = np.where(far, size[near] - 1 - depth, depth)
+        frames = rng.integers(0, len(self.times), size=k)
+        truth = self.voxels(np.concatenate([self._at(self.times[f], p)
+                                            for f, p in zip(frames, pixels)]))
+        estimate = out[frames, pixels[:, 0], pixels[:, 1]]
+        # on the variance, as a std's relative miss (half the variance's), floored as the
+        # lines' (_scale): near 0, at a training frame's pixels, the sqrt would magnify it
+        miss = np.abs(estimate - truth) / (2 * _scale(truth, out.ravel()))
+        if miss.size and miss.max() > settings.hole_check_rtol:
+            return (f"the video's std estimate missed the exact std by {miss.max():.1%} at a "
+                    f"check voxel (more than {settings.hole_check_rtol:.0%})")
+        out[frames, pixels[:, 0], pixels[:, 1]] = truth
+        return out
 
 
 def hole_variance(solver, X, c, tol, corner):
