@@ -444,6 +444,7 @@ class VideoVariance:
         self.voxels, self.r, self.times, self.lattice = voxels, r, times, lattice
         self.corner, self.settings = corner, settings
         self.shape = lattice.shape[:2]
+        self._shapes = {}                                # frame -> its map's relative shape
         sums = voxels.sums
         # the pixels' own inversion (index sums) where the grid's maps the lattice onto itself
         low, step = lattice[0, 0], lattice[-1, -1] - lattice[0, 0]
@@ -512,7 +513,6 @@ class VideoVariance:
         if expected > settings.std_budget_seconds:
             return (f"the video's std estimate would take about {duration(expected)}, over "
                     f"the {duration(settings.std_budget_seconds)} budget")
-        self._shapes = {}
         shapes = {t: 0.0 if is_flat else self._shape(t) for t, is_flat in flat.items()}
         out = np.empty((len(self.times),) + self.shape)
         for line in classes:
@@ -556,9 +556,9 @@ class VideoVariance:
         either end."""
         if not at.size:
             return 0.0
-        k = np.clip(np.searchsorted(at, t), 1, max(1, at.size - 1))
-        if at.size == 1 or t <= at[0] or t >= at[-1]:
+        if t <= at[0] or t >= at[-1]:
             return shapes[at[0] if t <= at[0] else at[-1]]
+        k = np.searchsorted(at, t)
         w = (t - at[k - 1]) / (at[k] - at[k - 1])
         return (1 - w) * shapes[at[k - 1]] + w * shapes[at[k]]
 
