@@ -38,6 +38,16 @@ def samples(A):
     return A.reshape(A.shape[0], -1).T
 
 
+def inversion(low, high, shape, sums):
+    """A lattice's own indices under the grid's central inversion ``f -> sums - f`` on the
+    fine grid: the lattice's points ``f = low + step p`` (``high`` the last, ``shape``
+    points per axis) map to ``mirror - p``; ``mirror`` (index sums), or ``None`` where the
+    inversion does not land on whole lattice steps."""
+    step = np.maximum(np.asarray(high) - low, 1) // np.maximum(np.array(shape) - 1, 1)
+    mirror, remainder = np.divmod(np.asarray(sums) - 2 * np.asarray(low), step)
+    return None if remainder.any() else mirror
+
+
 class Grid:
     """A regular grid recovered from coordinates, in array-axis order: a full grid, or a
     *masked* one (any subset of a grid's points).
@@ -185,10 +195,6 @@ class Grid:
             except ValueError:
                 return None
             position, shape = to_axes(position), tuple(to_axes(shape).tolist())
-            # f = low + step p (step r, or more on a strided subset), so the inversion is
-            # p -> (sums - 2 low) / step - p, where that is whole
-            low, high = index[rows].min(axis=0), index[rows].max(axis=0)
-            step = np.maximum(high - low, 1) // np.maximum(np.array(shape) - 1, 1)
-            mirror, remainder = np.divmod(sums - 2 * low, step)
-            classes.append((rows, position, shape, None if remainder.any() else mirror))
+            classes.append((rows, position, shape, inversion(
+                index[rows].min(axis=0), index[rows].max(axis=0), shape, sums)))
         return classes

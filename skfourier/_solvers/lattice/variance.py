@@ -66,7 +66,7 @@ import numpy as np
 from ..._grid import lattice_indices
 from ..._settings import SolverSettings
 from ..._validation import duration
-from .grid import to_axes
+from .grid import inversion, to_axes
 
 
 def corner_size(generator, minimum):
@@ -122,9 +122,7 @@ class LatticeVariance:
         self.n_solved = 0
         # the centre lines through the inversion's own centre where it has one: each line is
         # then its own mirror image, half of it solved
-        sums = [None] * 2 if self.mirror is None else [int(m) for m in self.mirror]
-        self.centre = tuple(m // 2 if m is not None and m % 2 == 0 and 0 <= m // 2 < n
-                            else n // 2 for n, m in zip(self.shape, sums))
+        self.centre = _centre(self.shape, self.mirror)
 
     def fill(self):
         """The whole map: exact centre-line nodes and corners, the model between."""
@@ -238,6 +236,14 @@ class LatticeVariance:
             values[todo] = self.exact(np.column_stack(np.unravel_index(todo, self.shape)))
             self.n_solved += todo.size
         values[flat] = values[canon]
+
+
+def _centre(shape, mirror):
+    """The lattice's centre: the inversion's own (``mirror``, index sums) on each axis where
+    it is a lattice point, else the middle index."""
+    sums = [None] * len(shape) if mirror is None else [int(m) for m in mirror]
+    return tuple(m // 2 if m is not None and m % 2 == 0 and 0 <= m // 2 < n else n // 2
+                 for n, m in zip(shape, sums))
 
 
 def _refine(positions, v, rtol):
@@ -445,19 +451,13 @@ class VideoVariance:
         self.corner, self.settings = corner, settings
         self.shape = lattice.shape[:2]
         self._shapes = {}                                # frame -> its map's relative shape
-        sums = voxels.sums
         # the pixels' own inversion (index sums) where the grid's maps the lattice onto itself
-        low, step = lattice[0, 0], lattice[-1, -1] - lattice[0, 0]
-        step = np.maximum(step, 1) // np.maximum(np.array(self.shape) - 1, 1)
-        mirror, remainder = np.divmod(sums[1:] - 2 * low, step)
-        self.mirror = None if remainder.any() else mirror
+        self.mirror = inversion(lattice[0, 0], lattice[-1, -1], self.shape, voxels.sums[1:])
         # whether the inversion maps the pixels onto themselves: a frame's mirror image is
         # then its twin frame's pixels, inverted
         self.symmetric = self.mirror is not None and np.array_equal(
             self.mirror, np.array(self.shape) - 1)
-        centres = [None] * 2 if self.mirror is None else self.mirror
-        self.centre = tuple(m // 2 if m is not None and m % 2 == 0 and 0 <= m // 2 < n
-                            else n // 2 for n, m in zip(self.shape, centres))
+        self.centre = _centre(self.shape, self.mirror)
 
     def _at(self, t, pixels):
         """Fine indices of the voxels at time ``t`` and lattice ``pixels`` (k, 2)."""
@@ -502,10 +502,13 @@ class VideoVariance:
             twin = self.voxels.sums[0] - t
             if twin in self.times:
                 wanted.setdefault(twin % r, set()).add(twin)
-        edges = self.voxels(np.concatenate([self._at(t, self._probes(t)) for ts in
-                                            wanted.values() for t in ts])).reshape(-1, 9)
-        flat = dict(zip([t for ts in wanted.values() for t in ts],
-                        np.all(np.abs(edges / edges[:, :1] - 1) <= settings.flat_rtol, axis=1)))
+        framed = sorted(set().union(*wanted.values()))
+        flat = {}
+        if framed:          # none where every frame's level is ~0 (a training frame's pixels)
+            edges = self.voxels(np.concatenate([self._at(t, self._probes(t))
+                                                for t in framed])).reshape(len(framed), -1)
+            flat = dict(zip(framed, np.all(np.abs(edges / edges[:, :1] - 1) <=
+                                           settings.flat_rtol, axis=1)))
         solves = len(self.voxels.known)
         expected = ((time.perf_counter() - began) / solves *
                     (solves + 10 * self.corner * (len(flat) - sum(flat.values())) / 2 +
