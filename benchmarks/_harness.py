@@ -70,7 +70,12 @@ def row(benchmark, case, ours, reference, ref_name, goal="", note="", headline=N
 
 def seconds(value):
     """A duration as the headline table writes it: ``"0.34 s"``, ``"33 s"``, ``"12.6 min"``,
-    ``"3.1 h"``."""
+    ``"3.1 h"``, ``"4.2 days"``, ``"1.5 years"``."""
+    day = 86400
+    if value >= 365 * day:
+        return f"{value / (365 * day):.1f} years"
+    if value >= 2 * day:
+        return f"{value / day:.1f} days"
     if value >= 7200:
         return f"{value / 3600:.1f} h"
     if value >= 600:

@@ -120,7 +120,7 @@ class SolverSettings:
         estimate's checks too).
     flat_rtol, frame_shape_rtol
         Of the video std estimate: relative distance from the centre's variance
-        within which a frame's corners and edge midpoints make its map flat,
+        within which a frame's four corners make its map flat,
         and of a frame's level from its class' middle frame past which the
         frame's map gets its own shape.
 
@@ -215,7 +215,7 @@ class SolverSettings:
     hole_check_rtol: float = _field(1e-2, "the estimate's goal: the std within 1%")
     flat_rtol: float = _field(1e-2, "the video estimate's goal, the std within 1%, with half "
                               "of it to spare: a frame's variance within 1% of its centre's at "
-                              "corners and edges is flat (256^2 clip at scale 10: 0.2%)")
+                              "its corners is flat (256^2 clip at scale 10: 0.2%)")
     frame_shape_rtol: float = _field(5e-3, "a 32^2 clip of 23 frames keeping every 5th: a "
                                      "frame past the last training frame 0.9% from its "
                                      "class' middle in level has a map 1% off (std)")

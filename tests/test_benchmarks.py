@@ -45,5 +45,5 @@ def test_sections_print_their_run(tmp_path):
 
 
 def test_seconds_reads_as_people_write_durations():
-    assert [harness.seconds(v) for v in (0.3412, 3.3, 33.2, 754.0, 11160.0)] == [
-        "0.34 s", "3.3 s", "33 s", "12.6 min", "3.1 h"]
+    assert [harness.seconds(v) for v in (0.3412, 3.3, 33.2, 754.0, 11160.0, 3.6e5, 4.7e7)] == [
+        "0.34 s", "3.3 s", "33 s", "12.6 min", "3.1 h", "4.2 days", "1.5 years"]

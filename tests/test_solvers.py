@@ -1,5 +1,6 @@
 """The scalable solvers (FFT-structured, matrix-free CG) against the dense ones."""
 
+import ctypes
 import pickle
 import warnings
 
@@ -11,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skfourier import FourierFeatureTransformer, NTKRegressor
-from skfourier._solvers import SOLVERS, KernelFunction
+from skfourier._solvers import SOLVERS, KernelFunction, heap
 from skfourier._solvers.krylov import Lanczos, solve
 from skfourier.datasets import (image_to_regression, load_sample_image, make_video,
                                 video_to_regression)
@@ -394,3 +395,32 @@ def test_fft_nngp_std_on_every_test_pixel_is_within_one_percent(lattice, sharpne
     _, exact = NTKRegressor(**kw, solver="eigh").fit(X[train], y[train]).predict(
         X[test], return_std=True)
     assert np.max(np.abs(std - exact) / exact) < 0.01
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+@pytest.mark.skipif(heap._LIBC is None or not hasattr(heap._LIBC, "mallinfo2"),
+                    reason="glibc >= 2.33 only")
+def test_heap_temporaries_keep_large_blocks_off_mmap_and_restore():
+    """Inside (nested too), a 64 MB array comes from the heap, not a fresh mapping; after the
+    last exit, glibc maps such blocks again."""
+    heap._LIBC.mallinfo2.restype = _Mallinfo2
+
+    def mapped_growth():
+        before = heap._LIBC.mallinfo2().hblkhd
+        block = np.ones(8 << 20)                          # 64 MB
+        grown = heap._LIBC.mallinfo2().hblkhd - before
+        del block
+        return grown
+
+    assert mapped_growth() >= 64 << 20
+    with heap.heap_temporaries():
+        with heap.heap_temporaries():
+            assert mapped_growth() == 0
+        assert mapped_growth() == 0                       # still the outer period
+    assert heap._depth == 0
+    assert mapped_growth() >= 64 << 20

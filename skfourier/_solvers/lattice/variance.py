@@ -14,12 +14,15 @@ that is ~0 on the training points' own class.
 
 The centre row and column are exact only where they change: within
 :func:`corner_size` (twice the kernel's half width, at least 8 steps) of
-either end, and at nodes four times that apart between, with the midpoint of
-two neighbouring nodes added while their values differ by more than
+either end (every step of its first half, every second of the rest), and at
+nodes four times that apart between, with the midpoint of two neighbouring
+nodes added while their values differ by more than
 ``SolverSettings.refine_rtol``, or while the line through a node's neighbours misses it
 by as much; the rest is interpolated. The four corner blocks, where the edge
 effects do not add up, are exact as far as the centre lines' ends take to
-settle (``SolverSettings.settle_rtol``); without them the corners were 5-40% off.
+settle (``SolverSettings.settle_rtol``), unless the model meets the exact
+value at the corner point itself within that; without them the corners were
+5-40% off.
 
 A symmetric kernel on a grid is unchanged by the grid's central inversion,
 so a point's variance equals its mirror image's: where the inversion maps
@@ -147,13 +150,21 @@ class LatticeVariance:
         return out
 
     def _edge_corners(self, column, row):
-        """Exact corner blocks as far as the centre lines' ends take to settle."""
+        """Exact corner blocks as far as the centre lines' ends take to settle, where the
+        model misses the corner point itself by more than ``settle_rtol`` (solved first:
+        the edge effects add up least there)."""
         (top, bottom), (left, right) = self._settled(column), self._settled(row)
         n0, n1 = self.shape
-        self._solve(np.concatenate([
-            np.stack(np.meshgrid(a, b, indexing="ij"), -1).reshape(-1, 2)
-            for a in (np.arange(top), np.arange(n0 - bottom, n0))
-            for b in (np.arange(left), np.arange(n1 - right, n1))]))
+        points = np.array([(0, 0), (0, n1 - 1), (n0 - 1, 0), (n0 - 1, n1 - 1)])
+        self._solve(points)
+        exact = self.values[tuple(points.T)]
+        model = column[points[:, 0]] + row[points[:, 1]] - row[self.centre[1]]
+        missed = np.abs(model - exact) > self.settings.settle_rtol * _scale(exact, column)
+        blocks = [np.stack(np.meshgrid(a, b, indexing="ij"), -1).reshape(-1, 2)
+                  for a in (np.arange(top), np.arange(n0 - bottom, n0))
+                  for b in (np.arange(left), np.arange(n1 - right, n1))]
+        if missed.any():
+            self._solve(np.concatenate([b for b, m in zip(blocks, missed) if m]))
 
     def _hole_corners(self, model):
         """Exact corner blocks of a hole: each corner's diagonal is solved inwards until the
@@ -192,11 +203,13 @@ class LatticeVariance:
         return sides
 
     def _nodes(self, axis):
-        """Initial nodes of the centre line along ``axis``: a corner's side at both ends and
-        the first step past it (where :meth:`_settled` measures from), the centre and every
-        four corners' sides."""
+        """Initial nodes of the centre line along ``axis``: within a corner's side of either
+        end, every step of its first half and every second of the rest (refined where they
+        differ), the first step past it (where :meth:`_settled` measures from), the centre
+        and every four corners' sides."""
         n, k = self.shape[axis], self.corner
-        return np.unique(np.r_[0:k + 1, n - k - 1:n, k:n - k:4 * k, self.centre[axis]])
+        end = np.r_[0:k // 2 + 1, k // 2 + 2:k + 1:2, k]
+        return np.unique(np.r_[end, n - 1 - end, k:n - k:4 * k, self.centre[axis]])
 
     def _line(self, axis, positions):
         """Lattice indices of ``positions`` along the centre line of ``axis``."""
@@ -425,9 +438,9 @@ class VideoVariance:
     (past the last training frame the map changes: corners +3% at 95 where
     the level is 34% higher; at 1, 1.3% from the middle's, within 0.7%),
     interpolated along the line. A shape is :class:`LatticeVariance`'s map,
-    or flat where the frame's four corners and four edge midpoints lie within
-    ``SolverSettings.flat_rtol`` of its centre (a 256^2 clip at scale 10:
-    within 0.2%).
+    or flat where the frame's four corners, where the edge effects of the two
+    axes add up, lie within ``SolverSettings.flat_rtol`` of its centre (a
+    256^2 clip at scale 10: within 0.2%).
     The two frames of a mirror pair under the grid's inversion share every
     solve.
 
@@ -505,9 +518,10 @@ class VideoVariance:
         framed = sorted(set().union(*wanted.values()))
         flat = {}
         if framed:          # none where every frame's level is ~0 (a training frame's pixels)
-            edges = self.voxels(np.concatenate([self._at(t, self._probes(t))
-                                                for t in framed])).reshape(len(framed), -1)
-            flat = dict(zip(framed, np.all(np.abs(edges / edges[:, :1] - 1) <=
+            # the centre and the four corners, where the two axes' edge effects add up
+            corners = self.voxels(np.concatenate([self._at(t, self._probes(t))
+                                                  for t in framed])).reshape(len(framed), -1)
+            flat = dict(zip(framed, np.all(np.abs(corners / corners[:, :1] - 1) <=
                                            settings.flat_rtol, axis=1)))
         solves = len(self.voxels.known)
         expected = ((time.perf_counter() - began) / solves *
@@ -527,12 +541,10 @@ class VideoVariance:
         return self._check(out)
 
     def _probes(self, t):
-        """Frame ``t``'s centre pixel, then its four corners and the four ends of its centre
-        lines; on the later frame of a mirror pair, the mirror images of the earlier one's,
-        so that the two share every solve."""
+        """Frame ``t``'s centre pixel, then its four corners; on the later frame of a mirror
+        pair, the mirror images of the earlier one's, so that the two share every solve."""
         (c0, c1), (n0, n1) = self.centre, self.shape
-        probes = np.array([(c0, c1), (0, 0), (0, n1 - 1), (n0 - 1, 0), (n0 - 1, n1 - 1),
-                           (0, c1), (n0 - 1, c1), (c0, 0), (c0, n1 - 1)])
+        probes = np.array([(c0, c1), (0, 0), (0, n1 - 1), (n0 - 1, 0), (n0 - 1, n1 - 1)])
         later = t > self.voxels.sums[0] - t
         return self.mirror - probes if later and self.symmetric else probes
 
