@@ -160,11 +160,12 @@ class LatticeVariance:
         exact = self.values[tuple(points.T)]
         model = column[points[:, 0]] + row[points[:, 1]] - row[self.centre[1]]
         missed = np.abs(model - exact) > self.settings.settle_rtol * _scale(exact, column)
+        if not missed.any():
+            return
         blocks = [np.stack(np.meshgrid(a, b, indexing="ij"), -1).reshape(-1, 2)
                   for a in (np.arange(top), np.arange(n0 - bottom, n0))
                   for b in (np.arange(left), np.arange(n1 - right, n1))]
-        if missed.any():
-            self._solve(np.concatenate([b for b, m in zip(blocks, missed) if m]))
+        self._solve(np.concatenate([b for b, m in zip(blocks, missed) if m]))
 
     def _hole_corners(self, model):
         """Exact corner blocks of a hole: each corner's diagonal is solved inwards until the
