@@ -693,7 +693,7 @@ def test_video_std_estimate_is_within_one_percent(kind, t):
     """Every held-out voxel of a clip: a level per frame and the 2-D lattice estimate's
     shape of each offset class (offsets 1, 2, 3 from the kept 0, 4, 8), mirror frames
     (1 <-> 7, 2 <-> 6, 3 <-> 5) solved once; within 1% of the exact std at random voxels
-    (measured 0.18-0.33%)."""
+    (measured 0.35-0.36%)."""
     Xv, yv = video_to_regression(make_video(n_frames=9, size=32))
     train, test = next(FrameHoldoutSplit(keep_every=4).split(Xv))
     enc = FourierFeatureTransformer(scale=(6, 6, 0.5), random_state=0)
@@ -710,7 +710,7 @@ def test_video_std_estimate_is_within_one_percent(kind, t):
     model._solver().exact_variance = counted
     _, estimate = model.predict(Xv[test], return_std=True)
     assert model.solver_info_["std_method"] == "lattice"
-    # a few solves (27), not 6,144 exact ones
+    # a few solves (19-23), not 6,144 exact ones
     assert sum(solves) < 100, sum(solves)
     model._solver().exact_variance = exact_variance
     probe = np.random.default_rng(0).choice(len(test), 120, replace=False)

@@ -299,9 +299,11 @@ def lattice_variance(solver, X, c, tol=None):
     On a video's full training grid, the same pixels in every test frame
     (:func:`video_variance`). Exact values come from a solve per point, in
     the corners and at nodes of the centre row and column only (a 256 x 256
-    lattice at scale 10: 49-107 of 65,536 points; mirror images share a
-    solve), stopped at a relative residual of ``tol``, by default
-    ``settings.std_probe_tol`` or the solver's if larger: that moves the std
+    lattice at scale 10: 52-107 of 65,536 points, 356 for the NNGP at
+    ``t=None``, whose nearly flat lines the probes' residual makes refine;
+    mirror images share a solve), stopped at a relative residual of
+    ``tol``, by default ``settings.std_probe_tol`` or the solver's if
+    larger: that moves the std
     by ~1e-5 of itself (a 256^2 x 100 clip: 7e-6 in 14 CG steps, 36 at 1e-6
     and more at the solver's 1e-8).
 
