@@ -22,8 +22,8 @@ from skfourier._solvers.lattice.operator import ToeplitzKernel
 from skfourier._solvers.lattice.precond import (Circulant, chan_generator, choose,
                                                 plain_cg_iterations)
 from skfourier._solvers.lattice.variance import LatticeVariance, corner_size
-from skfourier.datasets import (image_to_regression, load_sample_image, make_video,
-                                video_to_regression)
+from skfourier.datasets import (grid_coordinates, image_to_regression, load_sample_image,
+                                make_video, video_to_regression)
 from skfourier.kernels import ntk_kernel, stationary_ntk
 from skfourier.model_selection import FrameHoldoutSplit, PixelGridSplit
 
@@ -176,11 +176,37 @@ def _short_axes_preconditioner():
     return op, M
 
 
+@pytest.mark.parametrize("shape", [(9, 7), (5, 6, 4)])
+def test_cross_kernel_off_the_grid_is_the_features_kernel(shape, rng):
+    """Points off every refinement of the grid, and points on one whose fine-lag kernel would
+    exceed its budget: the exponential sums over the grid (no features of its points)."""
+    X = grid_coordinates(shape[::-1])
+    enc = FourierFeatureTransformer(scale=3.0, n_frequencies=32, random_state=0)
+    solver = NTKRegressor(solver="fft", depth=3, encoder=enc).fit(
+        X, rng.normal(size=len(X)))._solver()
+    off = rng.random((5, len(shape)))
+    on = X[[0, len(X) - 1]] + 0.5 * (X[1] - X[0])      # a 2x refinement, within budget
+    for kind in ("ntk", "nngp"):
+        kernel = solver.kernel.with_kind(kind)
+        for points in (off, on):
+            assert_allclose(solver.cross_kernel(kernel, points), kernel(solver.X, points),
+                            rtol=1e-10, atol=1e-12)
+        tight = NTKRegressor(solver="fft", depth=3, encoder=enc,
+                             solver_options={"max_fine_factor": 2}).fit(
+            X, rng.normal(size=len(X)))._solver()
+        assert tight.grid.locate(on, 2) is not None
+        assert_allclose(tight.cross_kernel(kernel, on), kernel(tight.X, on), rtol=1e-10,
+                        atol=1e-12)
+
+
 def test_short_axes_are_solved_exactly_by_the_preconditioner(rng):
     op, M = _short_axes_preconditioner()
     assert _circulant(op).exact_axes == (0, 2)
-    R = rng.normal(size=(op.n, 2))
-    assert_allclose(_circulant(op)(R), np.linalg.solve(M, R), rtol=1e-9, atol=1e-12)
+    R = np.asfortranarray(rng.normal(size=(op.n, 2)))
+    Z = _circulant(op)(R)
+    assert_allclose(Z, np.linalg.solve(M, R), rtol=1e-9, atol=1e-12)
+    # column-major as CG's other vectors: its products do not stride over the columns
+    assert Z.flags.f_contiguous
 
 
 def test_preconditioner_choice_reads_the_spectrum_it_inverts():

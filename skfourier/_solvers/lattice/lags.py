@@ -24,6 +24,27 @@ def _spectrum(encoder):
     return to_axes(B), weights
 
 
+def exponential_sums(B, a2, offsets):
+    """``sum_j a2_j cos(2 pi B_j . o)`` at every point ``o`` of the outer grid of the per-axis
+    ``offsets`` (array order): shape ``tuple(len(o) for o in offsets)``.
+
+    The sum over frequencies separates per axis, ``exp(2 pi i B_j . o)`` being
+    a product of one factor per axis: the axes' factors multiplied out over
+    all but the last, then one real matrix product with the last's.
+    """
+    factors = [np.exp(2j * np.pi * np.outer(o, B[:, axis])) for axis, o in enumerate(offsets)]
+    prod = factors[0] * a2
+    for f in factors[1:-1]:
+        prod = (prod[:, None, :] * f[None, :, :]).reshape(-1, B.shape[0])
+    if len(factors) == 1:
+        return prod.sum(1).real
+    # the real part of the complex product as one real product: Re P Re F^T - Im P Im F^T
+    last = factors[-1]
+    h = matmul(np.concatenate([prod.real, -prod.imag], axis=1),
+               np.concatenate([last.real, last.imag], axis=1).T)
+    return h.reshape(tuple(len(o) for o in offsets))
+
+
 def lag_inner(encoder, spacing, n_lags, first=None):
     """The features' inner products on the lags with a non-negative first component.
 
@@ -32,33 +53,40 @@ def lag_inner(encoder, spacing, n_lags, first=None):
     first axis and ``2 n - 1`` centred lags along the others (see :func:`lag_kernel`);
     ``norm_sq`` is its value at lag 0.
     The inner products ``gamma(0) . gamma(lag)`` separate per frequency into
-    exponential sums: a small matrix product, not n x m work.
+    exponential sums (:func:`exponential_sums`): a small matrix product, not n x m work.
     """
     B, a2 = _spectrum(encoder)
-    factors = []
     if first is None:
         first = np.arange(n_lags[0])
-    for axis, m in enumerate(n_lags):
-        lags = first if axis == 0 else np.arange(-(m - 1), m)
-        factors.append(np.exp(2j * np.pi * np.outer(lags * spacing[axis], B[:, axis])))
-    prod = factors[0] * a2
-    for f in factors[1:-1]:
-        prod = (prod[:, None, :] * f[None, :, :]).reshape(-1, B.shape[0])
-    if len(factors) > 1:
-        # the real part of the complex product as one real product: Re P Re F^T - Im P Im F^T
-        last = factors[-1]
-        h = matmul(np.concatenate([prod.real, -prod.imag], axis=1),
-                   np.concatenate([last.real, last.imag], axis=1).T)
-    else:
-        h = prod.sum(1).real
-    h = h.reshape((len(first),) + tuple(2 * m - 1 for m in n_lags[1:]))
+    offsets = [first * spacing[0]] + [np.arange(-(m - 1), m) * spacing[axis]
+                                      for axis, m in enumerate(n_lags) if axis > 0]
     n_out = 2 * B.shape[0]
-    inner = h / n_out
+    inner = exponential_sums(B, a2, offsets) / n_out
     zero = inner[:1]                      # first lag 0: its own mirror image, made exactly so
     zero[...] = (zero + np.flip(zero, axis=tuple(range(1, inner.ndim)))) / 2
     norm_sq = a2.sum() / n_out
     inner[(0,) + tuple(m - 1 for m in n_lags[1:])] = norm_sq  # lag 0 exactly
     return inner, norm_sq
+
+
+def grid_columns(kernel, grid, X):
+    """``kernel(p, x)`` at every point ``p`` of ``grid`` (its bounding grid, C order) for each
+    row ``x`` of ``X``: shape ``(grid.size, m)``.
+
+    Any ``x``, on the grid or not: the inner products with the grid's points
+    are exponential sums over the grid's axes (:func:`exponential_sums`), a
+    product of ``grid.size x n_frequencies`` a point and no features of the
+    grid's points (a 256^2 x 10 grid, 12 points: ~0.5 s instead of ~8 s by
+    the features).
+    """
+    B, a2 = _spectrum(kernel.encoder)
+    n_out = 2 * B.shape[0]
+    axes = [grid.origin[a] + grid.spacing[a] * np.arange(n) for a, n in enumerate(grid.shape)]
+    out = np.empty((grid.size, X.shape[0]))
+    for j, x in enumerate(to_axes(X)):
+        inner = exponential_sums(B, a2, [c - xa for c, xa in zip(axes, x)]) / n_out
+        out[:, j] = stationary_ntk(inner.reshape(-1), a2.sum() / n_out, **kernel.params)
+    return out
 
 
 def mirrored(half):

@@ -161,7 +161,10 @@ class Circulant:
         Z = self._block_inverse @ torch.from_numpy(np.moveaxis(blocks, 0, -2).copy())
         F = np.moveaxis(Z.numpy(), -2, 0).reshape(F.shape)
         out = scipy.fft.irfftn(F, s=A.shape[len(exact):-1], axes=circ, workers=-1)
-        return samples(np.moveaxis(np.moveaxis(out, front, exact), -1, 0))
+        # column-major as the operator's vectors, one copy: CG's products and its next matvec
+        # would otherwise stride over the channels (a 256^2 x 10 grid, 12 columns: a column
+        # dot product 22 ms instead of 2)
+        return samples(np.ascontiguousarray(np.moveaxis(np.moveaxis(out, front, exact), -1, 0)))
 
 
 def choose(operator, tol, settings):

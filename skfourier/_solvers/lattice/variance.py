@@ -14,8 +14,8 @@ that is ~0 on the training points' own class.
 
 The centre row and column are exact only where they change: within
 :func:`corner_size` (twice the kernel's half width, at least 8 steps) of
-either end (every step of its first half, every second of the rest), and at
-nodes four times that apart between, with the midpoint of two neighbouring
+either end (steps 0, 1, 2, 4, 8, ... and the side itself), and at nodes
+eight times that apart between, with the midpoint of two neighbouring
 nodes added while their values differ by more than
 ``SolverSettings.refine_rtol``, or while the line through a node's neighbours misses it
 by as much; the rest is interpolated. The four corner blocks, where the edge
@@ -32,13 +32,13 @@ centre lines run through the inversion's centre (each its own mirror).
 
 Measured against the exact std (china.jpg, alpha 1e-6), largest relative
 error: 64 x 64 lattices, depth 3, NNGP and NTK at t = None and t = 1e3,
-scales 6.4 and 20.5: 0.20-0.64% from 37-79 exact points of 4096; scale 1,
+scales 6.4 and 20.5: 0.22-0.64% from 30-49 exact points of 4096; scale 1,
 a kernel as wide as the image (NTK, t = 1e3, 16-step end layers): 0.16%
-from 486. 256 x 256 at scale 10, depth 4 (against 456 exact points in the
-corners, along the edges and inside): NNGP 0.03% at t = None (52 solves),
-0.24% at the demo's t (107); NTK 0.22% (49) and 0.08% (106). The centre
-row's interior is flat to 4e-6 there (NNGP, t = None) and its ends settle
-within 4 steps.
+from 491. 256 x 256 at scale 10, depth 4 (against 97 exact points: 8 x 8
+in each corner, within 16 steps of an edge, inside): NNGP 0.024% at t =
+None (39 solves), 0.12% at the demo's t (71); NTK 0.22% (35) and 0.026%
+(71). The centre row's interior is flat to 4e-6 there (NNGP, t = None) and
+its ends settle within 4 steps.
 
 A hole in a masked training grid (the unknown pixels of an inpainting
 problem, ``hole=True``) has no flat interior: the variance is smallest at the
@@ -139,56 +139,51 @@ class LatticeVariance:
         centre = row[self.centre[1]]
         if self.hole:
             out = 1.0 / (1.0 / column[:, None] + 1.0 / row[None, :] - 1.0 / centre)
-            self._hole_corners(out)
+            self._corners(out, self.settings.hole_corner_rtol, [(self.corner,) * 2] * 4,
+                          diagonal=True)
         else:
-            self._edge_corners(column, row)
             # a sum, not the (as accurate) product var(i, c) var(c, j) / var(c, c): no
             # division, so the training points' own class (variance ~0) stays ~0
             out = column[:, None] + row[None, :] - centre
+            (top, bottom), (left, right) = self._settled(column), self._settled(row)
+            self._corners(out, self.settings.settle_rtol,
+                          [(top, left), (top, right), (bottom, left), (bottom, right)],
+                          diagonal=False)
         known = ~np.isnan(self.values)
         out[known] = self.values[known]
         return out
 
-    def _edge_corners(self, column, row):
-        """Exact corner blocks as far as the centre lines' ends take to settle, where the
-        model misses the corner point itself by more than ``settle_rtol`` (solved first:
-        the edge effects add up least there)."""
-        (top, bottom), (left, right) = self._settled(column), self._settled(row)
-        n0, n1 = self.shape
-        points = np.array([(0, 0), (0, n1 - 1), (n0 - 1, 0), (n0 - 1, n1 - 1)])
-        self._solve(points)
-        exact = self.values[tuple(points.T)]
-        model = column[points[:, 0]] + row[points[:, 1]] - row[self.centre[1]]
-        missed = np.abs(model - exact) > self.settings.settle_rtol * _scale(exact, column)
-        if not missed.any():
-            return
-        blocks = [np.stack(np.meshgrid(a, b, indexing="ij"), -1).reshape(-1, 2)
-                  for a in (np.arange(top), np.arange(n0 - bottom, n0))
-                  for b in (np.arange(left), np.arange(n1 - right, n1))]
-        self._solve(np.concatenate([b for b, m in zip(blocks, missed) if m]))
+    def _corners(self, model, rtol, limits, diagonal):
+        """Exact corner blocks where the ``model`` misses the corner point (solved first)
+        by more than ``rtol``, of ``limits`` (rows, columns per corner); with ``diagonal``,
+        the corner's diagonal is solved inwards until the model meets it, and the block
+        ends there.
 
-    def _hole_corners(self, model):
-        """Exact corner blocks of a hole: each corner's diagonal is solved inwards until the
-        model meets it within ``hole_corner_rtol``; the block up to there is solved whole."""
+        On an image the blocks reach as far as the centre lines' ends take to settle
+        (:meth:`_settled`): the edge effects add up least in the corner, and along an
+        edge further than along the diagonal (cut at the diagonal, a 128^2 lattice's
+        corner blocks missed by 1.1% instead of 0.18%). Over a hole the rims meet with
+        an effect as deep along the diagonal as along the rims.
+        """
         n0, n1 = self.shape
         corners = [(0, 0, 1, 1), (0, n1 - 1, 1, -1), (n0 - 1, 0, -1, 1),
                    (n0 - 1, n1 - 1, -1, -1)]          # (row, column, inward steps)
-        sides = {}
-        for d in range(self.corner):
-            open_ = [k for k in corners if k not in sides]
+        depth = {}
+        for d in range(max(map(max, limits)) if diagonal else 1):
+            open_ = [k for k, limit in zip(corners, limits) if k not in depth and d < max(limit)]
             if not open_:
                 break
             points = np.array([(i + d * si, j + d * sj) for i, j, si, sj in open_])
             self._solve(points)
             exact = self.values[tuple(points.T)]
-            for k, v, m in zip(open_, exact, model[tuple(points.T)]):
-                if abs(m - v) <= self.settings.hole_corner_rtol * abs(v):
-                    sides[k] = d
+            met = np.abs(model[tuple(points.T)] - exact) <= rtol * _scale(exact, model)
+            depth.update((k, d) for k, m in zip(open_, met) if m)
         blocks = []
-        for k in corners:
+        for k, (rows, columns) in zip(corners, limits):
             i, j, si, sj = k
-            side = sides.get(k, self.corner)
-            a, b = i + si * np.arange(side), j + sj * np.arange(side)
+            side = depth.get(k, max(rows, columns))     # not met: the whole block
+            a = i + si * np.arange(min(side, rows))
+            b = j + sj * np.arange(min(side, columns))
             blocks.append(np.stack(np.meshgrid(a, b, indexing="ij"), -1).reshape(-1, 2))
         self._solve(np.concatenate(blocks))
 
@@ -205,12 +200,11 @@ class LatticeVariance:
 
     def _nodes(self, axis):
         """Initial nodes of the centre line along ``axis``: within a corner's side of either
-        end, every step of its first half and every second of the rest (refined where they
-        differ), the first step past it (where :meth:`_settled` measures from), the centre
-        and every four corners' sides."""
+        end, steps 0, 1, 2, 4, 8, ... (refined where they differ), the corner's side itself
+        (where :meth:`_settled` measures from), the centre and every four corners' sides."""
         n, k = self.shape[axis], self.corner
-        end = np.r_[0:k // 2 + 1, k // 2 + 2:k + 1:2, k]
-        return np.unique(np.r_[end, n - 1 - end, k:n - k:4 * k, self.centre[axis]])
+        end = np.r_[0, 2 ** np.arange(int(np.log2(k)) + 1), k]
+        return np.unique(np.r_[end, n - 1 - end, k:n - k:8 * k, self.centre[axis]])
 
     def _line(self, axis, positions):
         """Lattice indices of ``positions`` along the centre line of ``axis``."""
@@ -299,13 +293,14 @@ def lattice_variance(solver, X, c, tol=None):
     On a video's full training grid, the same pixels in every test frame
     (:func:`video_variance`). Exact values come from a solve per point, in
     the corners and at nodes of the centre row and column only (a 256 x 256
-    lattice at scale 10: 52-107 of 65,536 points, 356 for the NNGP at
-    ``t=None``, whose nearly flat lines the probes' residual makes refine;
-    mirror images share a solve), stopped at a relative residual of
-    ``tol``, by default ``settings.std_probe_tol`` or the solver's if
-    larger: that moves the std
-    by ~1e-5 of itself (a 256^2 x 100 clip: 7e-6 in 14 CG steps, 36 at 1e-6
-    and more at the solver's 1e-8).
+    lattice at scale 10: 35-71 of 65,536 points; mirror images share a
+    solve), stopped at a relative residual of ``tol``, by default
+    ``settings.image_probe_tol`` on an image (1e-6: the nodes are refined on
+    differences of 0.2%, and the NNGP's variance at ``t=None``, ~1e-3 of the
+    prior, took 356 solves at 1e-4, refined on the probes' error) and
+    ``settings.std_probe_tol`` on a video or over a hole (2e-4: the std
+    within ~3e-4 of itself, a 256^2 x 100 clip in 13 CG steps a solve, 37 at
+    1e-6), or the solver's if larger.
 
     Parameters
     ----------
@@ -320,7 +315,10 @@ def lattice_variance(solver, X, c, tol=None):
     var : ndarray of shape (m,), or a str naming what the points lack
     """
     settings = solver.settings
-    tol = max(settings.std_probe_tol, solver.tol) if tol is None else tol
+    probe = settings.std_probe_tol
+    if len(solver.grid.shape) == 2 and not solver.masked:
+        probe = settings.image_probe_tol
+    tol = max(probe, solver.tol) if tol is None else tol
     if len(solver.grid.shape) == 3:
         if solver.masked:
             return "on a video the std estimate needs a full training grid (no missing cells)"
@@ -374,9 +372,14 @@ def video_variance(solver, X, c, tol, corner):
         return why
     r, index = fine
     times, at_time = np.unique(index[:, 0], return_inverse=True)
-    pixels, at_pixel = np.unique(index[:, 1:], axis=0, return_inverse=True)
-    cell = at_time * len(pixels) + at_pixel
-    if X.shape[0] != times.size * len(pixels) or np.unique(cell).size != X.shape[0]:
+    # the pixels as flat indices of their bounding box: a 1-D unique, in the order of rows
+    low = index[:, 1:].min(axis=0)
+    box = index[:, 1:].max(axis=0) - low + 1
+    flat, at_pixel = np.unique(np.ravel_multi_index((index[:, 1:] - low).T, box),
+                               return_inverse=True)
+    pixels = np.column_stack(np.unravel_index(flat, box)) + low
+    if X.shape[0] != times.size * len(pixels) or np.any(
+            np.bincount(at_time * len(pixels) + at_pixel, minlength=X.shape[0]) != 1):
         return why
     try:
         position, shape = lattice_indices(to_axes(pixels).astype(np.float64))
@@ -441,9 +444,10 @@ class VideoVariance:
     (past the last training frame the map changes: corners +3% at 95 where
     the level is 34% higher; at 1, 1.3% from the middle's, within 0.7%),
     interpolated along the line. A shape is :class:`LatticeVariance`'s map,
-    or flat where the frame's four corners, where the edge effects of the two
-    axes add up, lie within ``SolverSettings.flat_rtol`` of its centre (a
-    256^2 clip at scale 10: within 0.2%).
+    or flat where two adjacent corners of the frame, where the edge effects of
+    the two axes add up, lie within ``SolverSettings.flat_rtol`` of its centre
+    (a 256^2 clip at scale 10: within 0.3% past a training frame's
+    neighbours; the other two corners within 1.4x of these).
     The two frames of a mirror pair under the grid's inversion share every
     solve.
 
@@ -482,9 +486,17 @@ class VideoVariance:
 
     def _levels(self, frames):
         """Exact values at the centre pixel of ``frames`` (fine time indices; see
-        :meth:`_probes`)."""
-        return dict(zip(frames, self.voxels(np.concatenate([self._at(t, self._probes(t)[0])
-                                                            for t in frames]))))
+        :meth:`_probes`), and at their mirror frames' where the inversion maps the pixels
+        onto themselves (the same solves: a class' next-to-last frame mirrors another's
+        second, so a level that jumps past the last training frame needs no search)."""
+        levels = dict(zip(frames, self.voxels(np.concatenate([self._at(t, self._probes(t)[0])
+                                                              for t in frames]))))
+        if self.symmetric:
+            for t, value in list(levels.items()):
+                twin = self.voxels.sums[0] - t
+                if twin in self.times:
+                    levels.setdefault(twin, value)
+        return levels
 
     def fill(self):
         """The variance map, shape ``(len(times), n_y, n_x)``, or a str saying why not."""
@@ -521,7 +533,7 @@ class VideoVariance:
         framed = sorted(set().union(*wanted.values()))
         flat = {}
         if framed:          # none where every frame's level is ~0 (a training frame's pixels)
-            # the centre and the four corners, where the two axes' edge effects add up
+            # the centre and two corners, where the two axes' edge effects add up
             corners = self.voxels(np.concatenate([self._at(t, self._probes(t))
                                                   for t in framed])).reshape(len(framed), -1)
             flat = dict(zip(framed, np.all(np.abs(corners / corners[:, :1] - 1) <=
@@ -544,10 +556,11 @@ class VideoVariance:
         return self._check(out)
 
     def _probes(self, t):
-        """Frame ``t``'s centre pixel, then its four corners; on the later frame of a mirror
-        pair, the mirror images of the earlier one's, so that the two share every solve."""
-        (c0, c1), (n0, n1) = self.centre, self.shape
-        probes = np.array([(c0, c1), (0, 0), (0, n1 - 1), (n0 - 1, 0), (n0 - 1, n1 - 1)])
+        """Frame ``t``'s centre pixel, then two adjacent corners (one of each diagonal); on
+        the later frame of a mirror pair, the mirror images of the earlier one's, so that
+        the two share every solve."""
+        (c0, c1), n1 = self.centre, self.shape[1]
+        probes = np.array([(c0, c1), (0, 0), (0, n1 - 1)])
         later = t > self.voxels.sums[0] - t
         return self.mirror - probes if later and self.symmetric else probes
 
