@@ -149,8 +149,8 @@ class FFTSolver(KrylovSolver):
 
     def estimate_variance(self, method, X, c, tol):
         """The whole-lattice estimate's exact solves run on reused memory
-        (:func:`~..heap.heap_temporaries`: a 256^2 x 100 clip's std in 197 s instead of
-        278 s, the same 122 solves)."""
+        (:func:`~..heap.heap_temporaries`: a 256^2 x 100 clip's std, measured on an
+        earlier version, in 197 s instead of 278 s, the same 122 solves)."""
         if method == "lattice":
             with heap_temporaries():
                 return lattice_variance(self, X, c, tol)
